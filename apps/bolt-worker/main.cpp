@@ -1,0 +1,33 @@
+// bolt-worker: one rank of a Bolt job. See runtime/src/worker/Worker.cpp.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+
+#include "bolt/Error.h"
+#include "worker/Worker.h"
+
+namespace {
+// Leaves at once: unwinding a failed rank through the process group's destructors could
+// wait on peers that will never answer.
+[[noreturn]] void fail(const std::string& what, int code) {
+  std::cout.flush();
+  std::cerr << "bolt-worker: error: " << what << std::endl;
+  std::_Exit(code);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return bolt::run_worker(args);
+  } catch (const bolt::Error& e) {
+    fail(e.what(), e.exit_code());
+  } catch (const c10::Error& e) {
+    fail(e.what_without_backtrace(), 1);
+  } catch (const std::exception& e) {
+    fail(e.what(), 1);
+  }
+}

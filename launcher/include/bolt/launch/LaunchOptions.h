@@ -1,0 +1,30 @@
+#pragma once
+// bolt-launch's flags (torchrun's names). Each can also come from an environment variable,
+// listed in --help: an explicit flag beats the variable.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bolt::launch {
+
+struct LaunchOptions {
+  std::optional<std::string> device;          // --device cpu|cuda|cuda:N
+  std::optional<std::string> nproc_per_node;  // --nproc-per-node N|auto
+  int nnodes = 1;
+  int node_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  bool standalone = false;
+  std::string worker;   // empty: bolt-worker next to bolt-launch
+  std::string log_dir;  // empty: prefixed lines on the console
+  double term_timeout_s = 10.0;
+  std::string run_id;
+  bool print_plan = false;
+  std::vector<std::string> worker_args;  // everything after --
+};
+
+// Parses argv; returns nothing when --help/--version printed and the launcher should exit 0.
+// Throws UsageError on bad flags.
+std::optional<LaunchOptions> parse_launch_options(int argc, char** argv);
+
+}  // namespace bolt::launch

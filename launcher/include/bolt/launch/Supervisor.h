@@ -1,0 +1,28 @@
+#pragma once
+// Starts the local ranks of a plan and watches them: forwards SIGINT/SIGTERM/SIGUSR1/SIGUSR2,
+// stops every rank when one fails (SIGTERM, SIGKILL after term_timeout), prints one summary
+// table and returns the first failure's exit code (128+signal for a signal). Children get
+// PR_SET_PDEATHSIG so none outlives a killed launcher.
+#include <string>
+#include <vector>
+
+#include "bolt/launch/LaunchPlan.h"
+
+namespace bolt::launch {
+
+struct SupervisorOptions {
+  std::string worker;
+  std::vector<std::string> worker_args;
+  std::string log_dir;  // empty: "[rank N] " prefixed lines on the launcher's stdout/stderr
+  double term_timeout_s = 10.0;
+  std::map<std::string, std::string> extra_env;
+};
+
+int supervise(const LaunchPlan& plan, const SupervisorOptions& options);
+
+// Replaces this process with the worker (single local rank); returns only on failure.
+[[noreturn]] void exec_worker(const LaunchPlan& plan, const std::string& worker,
+                              const std::vector<std::string>& worker_args,
+                              const std::map<std::string, std::string>& extra_env);
+
+}  // namespace bolt::launch

@@ -1,0 +1,74 @@
+#include "bolt/launch/LaunchOptions.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "bolt/Error.h"
+
+namespace bolt::launch {
+
+std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
+  std::vector<std::string> own;
+  LaunchOptions options;
+  int i = 1;
+  for (; i < argc && std::string(argv[i]) != "--"; ++i) own.emplace_back(argv[i]);
+  for (++i; i < argc; ++i) options.worker_args.emplace_back(argv[i]);
+
+  CLI::App app{
+      "bolt-launch: starts bolt-worker ranks on this machine or in a Slurm step.\n"
+      "  bolt-launch --device cpu -- fit --config cfg.json          one process\n"
+      "  bolt-launch --nproc-per-node 4 -- fit --config cfg.json    4 local ranks (DDP)\n"
+      "Everything after -- goes to bolt-worker.",
+      "bolt-launch"};
+  app.get_formatter()->column_width(40);
+  app.add_option("--device", options.device,
+                 "single process on cpu, cuda or cuda:N (with --nproc-per-node: the device kind)")
+      ->envname("BOLT_DEVICE");
+  app.add_option("--nproc-per-node", options.nproc_per_node,
+                 "ranks to start on this node: N, or auto (visible GPUs, else 1)")
+      ->envname("BOLT_NPROC_PER_NODE");
+  app.add_option("--nnodes", options.nnodes, "number of nodes (launchers) in the job")
+      ->envname("BOLT_NNODES")->check(CLI::PositiveNumber);
+  app.add_option("--node-rank", options.node_rank, "this node's index, 0..nnodes-1")
+      ->envname("BOLT_NODE_RANK")->check(CLI::NonNegativeNumber);
+  app.add_option("--master-addr", options.master_addr, "host of rank 0 (the rendezvous store)")
+      ->envname("MASTER_ADDR")->capture_default_str();
+  app.add_option("--master-port", options.master_port, "rendezvous port; 0 picks a free one")
+      ->envname("MASTER_PORT")->check(CLI::Range(0, 65535))->capture_default_str();
+  app.add_flag("--standalone", options.standalone, "single node: pick a free master port")
+      ->envname("BOLT_STANDALONE");
+  app.add_option("--worker", options.worker, "worker binary (default: bolt-worker next to bolt-launch)")
+      ->envname("BOLT_WORKER");
+  app.add_option("--log-dir", options.log_dir,
+                 "write each rank's output to DIR/rank-N.stdout|.stderr instead of the console")
+      ->envname("BOLT_LOG_DIR");
+  app.add_option("--term-timeout", options.term_timeout_s,
+                 "seconds between SIGTERM and SIGKILL when stopping ranks")
+      ->envname("BOLT_TERM_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--run-id", options.run_id, "job id passed to workers (default: generated)")
+      ->envname("BOLT_RUN_ID");
+  app.add_flag("--print-plan", options.print_plan,
+               "print the resolved plan of every local rank as JSON lines and exit");
+  app.set_version_flag("--version", "bolt-launch 0.1.0");
+
+  std::vector<std::string> reversed(own.rbegin(), own.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return std::nullopt;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << "bolt-launch 0.1.0\n";
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(e.what());
+  }
+  if (options.node_rank >= options.nnodes) {
+    throw UsageError("--node-rank " + std::to_string(options.node_rank) +
+                     " must be below --nnodes " + std::to_string(options.nnodes));
+  }
+  return options;
+}
+
+}  // namespace bolt::launch

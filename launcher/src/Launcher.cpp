@@ -1,0 +1,80 @@
+#include "bolt/launch/Launcher.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bolt/Error.h"
+#include "bolt/launch/LaunchPlan.h"
+#include "bolt/launch/Supervisor.h"
+
+namespace fs = std::filesystem;
+
+namespace bolt::launch {
+
+namespace {
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+std::string default_worker() {
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "bolt-worker" : (self.parent_path() / "bolt-worker").string();
+}
+
+}  // namespace
+
+int run_launcher(int argc, char** argv) {
+  auto options = parse_launch_options(argc, argv);
+  if (!options) return 0;
+  LaunchPlan plan = resolve_local_plan(*options, process_env);
+
+  if (options->print_plan) {
+    for (const auto& rank : plan.ranks) std::cout << plan.to_json(rank).dump() << '\n';
+    return 0;
+  }
+  if (options->worker_args.empty()) {
+    throw UsageError("nothing to run: give the worker's arguments after --, e.g. "
+                     "bolt-launch --device cpu -- fit --config cfg.json");
+  }
+  const std::string worker = options->worker.empty() ? default_worker() : options->worker;
+  if (::access(worker.c_str(), X_OK) != 0) {
+    throw UsageError(fmt::format("worker {} is not an executable file (--worker PATH)", worker));
+  }
+
+  std::map<std::string, std::string> extra_env;
+  if (plan.local_world_size > 1 && !process_env("OMP_NUM_THREADS")) {
+    const auto cores = std::max(1u, std::thread::hardware_concurrency());
+    const auto threads = std::max<int64_t>(1, cores / plan.local_world_size);
+    extra_env["OMP_NUM_THREADS"] = std::to_string(threads);
+    std::cerr << fmt::format("bolt-launch: OMP_NUM_THREADS={} for each of {} local ranks ({} cores); "
+                             "set OMP_NUM_THREADS to override\n",
+                             threads, plan.local_world_size, cores);
+  }
+  if (plan.exec_in_place) exec_worker(plan, worker, options->worker_args, extra_env);
+
+  if (plan.node_rank == 0) check_port_free(plan.master_addr, static_cast<int>(plan.master_port));
+  if (!options->log_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(options->log_dir, ec);
+    if (ec) throw EnvironmentError(fmt::format("cannot create --log-dir {}: {}", options->log_dir, ec.message()));
+  }
+  SupervisorOptions supervisor;
+  supervisor.worker = worker;
+  supervisor.worker_args = options->worker_args;
+  supervisor.log_dir = options->log_dir;
+  supervisor.term_timeout_s = options->term_timeout_s;
+  supervisor.extra_env = extra_env;
+  return supervise(plan, supervisor);
+}
+
+}  // namespace bolt::launch

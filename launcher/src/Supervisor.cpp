@@ -1,0 +1,383 @@
+#include "bolt/launch/Supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "bolt/Error.h"
+
+namespace bolt::launch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kTailLines = 15;
+const int kForwarded[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP};
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
+}
+
+std::string hostname() {
+  char buffer[HOST_NAME_MAX + 1] = {};
+  ::gethostname(buffer, sizeof buffer - 1);
+  return buffer;
+}
+
+std::vector<std::string> exec_argv(const std::string& worker, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{worker};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+[[noreturn]] void exec_with_env(const std::string& worker, const std::vector<std::string>& args,
+                                const std::map<std::string, std::string>& env) {
+  for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
+  auto argv_strings = exec_argv(worker, args);
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  ::execv(worker.c_str(), argv.data());
+  const int error = errno;
+  const auto message = fmt::format("bolt-launch: error: cannot run worker {}: {}\n", worker,
+                                   std::strerror(error));
+  ssize_t ignored = ::write(STDERR_FILENO, message.data(), message.size());
+  (void)ignored;
+  ::_exit(127);
+}
+
+// One line-splitting reader per worker stream.
+struct Stream {
+  int fd = -1;
+  int rank = 0;
+  bool is_stderr = false;
+  std::string pending;
+};
+
+struct Worker {
+  RankPlan plan;
+  pid_t pid = -1;
+  bool running = false;
+  int exit_code = 0;   // exit status, or -signal
+  bool stopped_by_us = false;
+  std::deque<std::string> stderr_tail;
+};
+
+class Supervisor {
+ public:
+  Supervisor(const LaunchPlan& plan, const SupervisorOptions& options)
+      : plan_(plan), options_(options), host_(hostname()) {}
+
+  int run() {
+    block_signals();
+    for (const auto& rank : plan_.ranks) start(rank);
+    loop();
+    restore_signals();
+    return report();
+  }
+
+ private:
+  void block_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int sig : kForwarded) sigaddset(&set, sig);
+    if (::sigprocmask(SIG_BLOCK, &set, &old_mask_) != 0) {
+      throw EnvironmentError(fmt::format("sigprocmask: {}", std::strerror(errno)));
+    }
+    signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_fd_ < 0) throw EnvironmentError(fmt::format("signalfd: {}", std::strerror(errno)));
+  }
+
+  void restore_signals() {
+    ::close(signal_fd_);
+    ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+
+  int open_log(int rank, const char* kind) {
+    const auto path = fmt::format("{}/rank-{}.{}", options_.log_dir, rank, kind);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw EnvironmentError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    return fd;
+  }
+
+  void start(const RankPlan& rank) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (options_.log_dir.empty()) {
+      if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+        throw EnvironmentError(fmt::format("pipe: {}", std::strerror(errno)));
+      }
+    } else {
+      out[1] = open_log(static_cast<int>(rank.rank), "stdout");
+      err[1] = open_log(static_cast<int>(rank.rank), "stderr");
+    }
+    auto env = plan_.worker_env(rank);
+    env.insert(options_.extra_env.begin(), options_.extra_env.end());
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw EnvironmentError(fmt::format("fork: {}", std::strerror(errno)));
+    if (pid == 0) {
+      // Own process group: a terminal's Ctrl-C reaches the launcher only, which forwards it.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(1);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::dup2(err[1], STDERR_FILENO);
+      for (int sig : kForwarded) ::signal(sig, SIG_DFL);
+      ::signal(SIGCHLD, SIG_DFL);
+      ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+      exec_with_env(options_.worker, options_.worker_args, env);
+    }
+    ::setpgid(pid, pid);
+    ::close(out[1]);
+    ::close(err[1]);
+    Worker worker;
+    worker.plan = rank;
+    worker.pid = pid;
+    worker.running = true;
+    workers_.push_back(std::move(worker));
+    if (options_.log_dir.empty()) {
+      streams_.push_back({out[0], static_cast<int>(workers_.size() - 1), false, {}});
+      streams_.push_back({err[0], static_cast<int>(workers_.size() - 1), true, {}});
+    }
+  }
+
+  int running_count() const {
+    int n = 0;
+    for (const auto& w : workers_) n += w.running ? 1 : 0;
+    return n;
+  }
+
+  void signal_all(int sig) {
+    for (auto& w : workers_) {
+      if (w.running) ::kill(-w.pid, sig);
+    }
+  }
+
+  void begin_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& w : workers_) {
+      if (w.running) w.stopped_by_us = true;
+    }
+    signal_all(SIGTERM);
+    kill_deadline_ = Clock::now() + std::chrono::milliseconds(
+                                        static_cast<int64_t>(options_.term_timeout_s * 1000));
+  }
+
+  void reap() {
+    while (true) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      for (std::size_t i = 0; i < workers_.size(); ++i) {
+        auto& w = workers_[i];
+        if (w.pid != pid) continue;
+        w.running = false;
+        w.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        if (w.exit_code != 0 && !first_failure_ && !(stopping_ && w.stopped_by_us)) {
+          first_failure_ = i;
+        }
+        if (w.exit_code != 0 && !interrupted_by_) begin_stop();
+      }
+    }
+  }
+
+  void on_signal() {
+    signalfd_siginfo info;
+    while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGCHLD) {
+        reap();
+      } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+        signal_all(sig);  // preemption notice: the workers decide what to do
+      } else {
+        if (!interrupted_by_) interrupted_by_ = sig;
+        signal_all(sig);
+        stopping_ = true;
+        for (auto& w : workers_) {
+          if (w.running) w.stopped_by_us = true;
+        }
+        kill_deadline_ = Clock::now() + std::chrono::milliseconds(
+                                            static_cast<int64_t>(options_.term_timeout_s * 1000));
+      }
+    }
+  }
+
+  void emit(Stream& s, const std::string& line) {
+    auto& w = workers_[static_cast<std::size_t>(s.rank)];
+    if (s.is_stderr) {
+      w.stderr_tail.push_back(line);
+      if (w.stderr_tail.size() > kTailLines) w.stderr_tail.pop_front();
+    }
+    const auto text = fmt::format("[rank {}] {}\n", w.plan.rank, line);
+    auto& out = s.is_stderr ? std::cerr : std::cout;
+    out << text;
+    out.flush();
+  }
+
+  bool read_stream(Stream& s) {
+    char buffer[65536];
+    const ssize_t n = ::read(s.fd, buffer, sizeof buffer);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (n <= 0) {
+      if (!s.pending.empty()) emit(s, s.pending);
+      s.pending.clear();
+      ::close(s.fd);
+      s.fd = -1;
+      return false;
+    }
+    s.pending.append(buffer, static_cast<std::size_t>(n));
+    std::size_t start = 0, newline;
+    while ((newline = s.pending.find('\n', start)) != std::string::npos) {
+      emit(s, s.pending.substr(start, newline - start));
+      start = newline + 1;
+    }
+    s.pending.erase(0, start);
+    return true;
+  }
+
+  void loop() {
+    while (true) {
+      const bool streams_open = std::any_of(streams_.begin(), streams_.end(),
+                                            [](const Stream& s) { return s.fd >= 0; });
+      if (running_count() == 0 && !streams_open) return;
+      std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}};
+      std::vector<Stream*> owners{nullptr};
+      for (auto& s : streams_) {
+        if (s.fd >= 0) {
+          fds.push_back({s.fd, POLLIN, 0});
+          owners.push_back(&s);
+        }
+      }
+      int timeout_ms = -1;
+      if (stopping_ && running_count() > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_deadline_ - Clock::now()).count();
+        if (left <= 0) {
+          signal_all(SIGKILL);
+          kill_deadline_ = Clock::now() + std::chrono::hours(1);
+          timeout_ms = 100;
+        } else {
+          timeout_ms = static_cast<int>(left);
+        }
+      } else if (running_count() == 0) {
+        // Workers are gone; a stream still open belongs to an orphaned grandchild: drain briefly.
+        if (!drain_deadline_) drain_deadline_ = Clock::now() + std::chrono::seconds(2);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*drain_deadline_ - Clock::now()).count();
+        if (left <= 0) return;
+        timeout_ms = static_cast<int>(left);
+      }
+      const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+      if (ready < 0 && errno != EINTR) throw EnvironmentError(fmt::format("poll: {}", std::strerror(errno)));
+      if (ready <= 0) continue;
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) read_stream(*owners[i]);
+      }
+      if (fds[0].revents & POLLIN) on_signal();
+    }
+  }
+
+  std::string describe(const Worker& w) const {
+    if (w.exit_code == 0) return "exited 0";
+    if (w.exit_code < 0) return fmt::format("killed by {}", signal_name(-w.exit_code));
+    return fmt::format("exit code {}", w.exit_code);
+  }
+
+  static int as_exit_code(const Worker& w) { return w.exit_code < 0 ? 128 - w.exit_code : w.exit_code; }
+
+  std::vector<std::string> tail_of(const Worker& w) const {
+    if (options_.log_dir.empty()) return {w.stderr_tail.begin(), w.stderr_tail.end()};
+    std::vector<std::string> lines;
+    std::FILE* file = std::fopen(fmt::format("{}/rank-{}.stderr", options_.log_dir, w.plan.rank).c_str(), "r");
+    if (!file) return lines;
+    std::deque<std::string> tail;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, file)) {
+      std::string line(buffer);
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      tail.push_back(line);
+      if (tail.size() > kTailLines) tail.pop_front();
+    }
+    std::fclose(file);
+    return {tail.begin(), tail.end()};
+  }
+
+  int report() {
+    if (!first_failure_ && !interrupted_by_) return 0;
+    std::string table = fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", "rank", "local", "host", "pid", "status");
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      const auto& w = workers_[i];
+      std::string status = describe(w);
+      if (first_failure_ && *first_failure_ == i) status += "   <- first failure";
+      else if (w.stopped_by_us && w.exit_code != 0) status += " (stopped by bolt-launch)";
+      table += fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", w.plan.rank, w.plan.local_rank, host_, w.pid, status);
+    }
+    int code;
+    std::string headline;
+    if (first_failure_) {
+      const auto& w = workers_[*first_failure_];
+      code = as_exit_code(w);
+      headline = fmt::format("rank {} (local rank {}, host {}, pid {}) failed: {}", w.plan.rank,
+                             w.plan.local_rank, host_, w.pid, describe(w));
+    } else {
+      code = 128 + *interrupted_by_;
+      headline = fmt::format("interrupted by {}: stopped all {} ranks", signal_name(*interrupted_by_),
+                             workers_.size());
+    }
+    std::string text = fmt::format("bolt-launch: error: {}\n{}", headline, table);
+    if (first_failure_) {
+      const auto& w = workers_[*first_failure_];
+      const auto tail = tail_of(w);
+      if (!tail.empty()) {
+        text += fmt::format("last stderr lines of rank {}:\n", w.plan.rank);
+        for (const auto& line : tail) text += "  " + line + "\n";
+      }
+    }
+    std::cerr << text;
+    std::cerr.flush();
+    return code;
+  }
+
+  const LaunchPlan& plan_;
+  const SupervisorOptions& options_;
+  std::string host_;
+  sigset_t old_mask_{};
+  int signal_fd_ = -1;
+  std::vector<Worker> workers_;
+  std::vector<Stream> streams_;
+  bool stopping_ = false;
+  Clock::time_point kill_deadline_{};
+  std::optional<Clock::time_point> drain_deadline_;
+  std::optional<std::size_t> first_failure_;
+  std::optional<int> interrupted_by_;
+};
+
+}  // namespace
+
+int supervise(const LaunchPlan& plan, const SupervisorOptions& options) {
+  return Supervisor(plan, options).run();
+}
+
+void exec_worker(const LaunchPlan& plan, const std::string& worker,
+                 const std::vector<std::string>& worker_args,
+                 const std::map<std::string, std::string>& extra_env) {
+  auto env = plan.worker_env(plan.ranks.front());
+  env.insert(extra_env.begin(), extra_env.end());
+  exec_with_env(worker, worker_args, env);
+}
+
+}  // namespace bolt::launch

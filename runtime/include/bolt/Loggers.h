@@ -1,0 +1,69 @@
+#pragma once
+// The seed's Loggers: spdlog loggers named "bolt", "bolt.<child>" in Python logging's
+// format, the per-epoch tracker, and the run directory's metrics.jsonl. Rank 0 logs to the
+// console; once the run directory is open every rank also logs to rank-<r>.log there.
+#include "bolt/Export.h"
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
+#include "bolt/Config.h"
+#include "bolt/Tracker.h"
+
+namespace bolt {
+
+class BOLT_API Loggers {
+ public:
+  Loggers(const Config& config, int64_t rank);
+  virtual ~Loggers();
+
+  // logs_dir, name, loggerfmt, datefmt, tracker_keys, tracker_reduction, level.
+  static void declare_options(OptionSet& options);
+
+  std::shared_ptr<spdlog::logger> root_logger();
+  std::shared_ptr<spdlog::logger> child_logger(const std::string& name);
+  Tracker configure_tracker() const;
+  // Later: configure_progressbar(), configure_writer() (TensorBoard) hook in here.
+
+  // What open_run_directory() records (rank 0): config.json and launch.json.
+  void set_run_record(nlohmann::json config, nlohmann::json launch);
+  // Opens <logs_dir>/<name>/version_<n>/ (created by rank 0) and starts the file logs.
+  void open_run_directory(const std::filesystem::path& dir);
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+  bool is_main() const { return rank_ == 0; }
+  int64_t rank() const { return rank_; }
+
+  // Rank 0 appends one JSON object to metrics.jsonl and flushes it.
+  void log_metrics(const nlohmann::json& row);
+  // Rank 0 writes a JSON document into the run directory.
+  void write_json(const std::string& file_name, const nlohmann::json& value) const;
+
+  const Config& config() const { return config_; }
+  std::string run_name() const;
+  std::filesystem::path logs_dir() const;
+
+ private:
+  std::shared_ptr<spdlog::logger> make_logger(const std::string& name);
+  Config config_;
+  int64_t rank_;
+  std::filesystem::path run_dir_;
+  std::vector<spdlog::sink_ptr> sinks_;
+  std::vector<std::shared_ptr<spdlog::logger>> loggers_;
+  std::ofstream metrics_;
+  nlohmann::json run_config_, run_launch_;
+};
+
+// Finds the next free version_<n> under <logs_dir>/<name> and creates it.
+std::filesystem::path create_run_directory(const std::filesystem::path& logs_dir,
+                                           const std::string& name);
+// The newest version_<n> under <logs_dir>/<name> holding `relative`, if any.
+std::filesystem::path find_newest_version_with(const std::filesystem::path& logs_dir,
+                                               const std::string& name,
+                                               const std::filesystem::path& relative);
+
+}  // namespace bolt

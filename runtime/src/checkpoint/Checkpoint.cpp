@@ -1,0 +1,131 @@
+#include "Checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include "bolt/Error.h"
+
+namespace fs = std::filesystem;
+
+namespace bolt {
+
+namespace {
+
+constexpr const char* kMetaKey = "bolt_meta";
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void fail(const fs::path& path, const std::string& why) {
+  throw CheckpointError(fmt::format("checkpoint {}: {}", path.string(), why));
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& path, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  archive.write(kMetaKey, c10::IValue(meta.dump()));
+
+  const auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const auto temp = dir / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
+  FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) fail(path, fmt::format("cannot create {}: {}", temp.string(), std::strerror(errno)));
+  bool write_ok = true;
+  archive.save_to([&](const void* data, size_t size) -> size_t {
+    const char* bytes = static_cast<const char*>(data);
+    size_t done = 0;
+    while (write_ok && done < size) {
+      const ssize_t n = ::write(fd.get(), bytes + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        write_ok = false;
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+    return size;
+  });
+  const bool synced = ::fsync(fd.get()) == 0;
+  const bool closed = ::close(fd.release()) == 0;
+  if (!write_ok || !synced || !closed) {
+    ::unlink(temp.c_str());
+    fail(path, fmt::format("writing failed: {}", std::strerror(errno)));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temp.c_str());
+    fail(path, fmt::format("cannot rename into place: {}", std::strerror(error)));
+  }
+  FileDescriptor dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
+}
+
+nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
+                               torch::optim::Optimizer* optimizer) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail(path, "no such file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const std::exception&) {
+    fail(path, "not a readable checkpoint (corrupt or truncated?)");
+  }
+  c10::IValue meta_value;
+  if (!archive.try_read(kMetaKey, meta_value) || !meta_value.isString()) {
+    fail(path, "not a Bolt checkpoint (no bolt_meta record)");
+  }
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(meta_value.toStringRef());
+  } catch (const std::exception&) {
+    fail(path, "its bolt_meta record is not valid JSON");
+  }
+  try {
+    torch::serialize::InputArchive model_archive;
+    if (!archive.try_read("model", model_archive)) fail(path, "it holds no model state");
+    model.load(model_archive);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      if (!archive.try_read("optimizer", optimizer_archive)) fail(path, "it holds no optimizer state");
+      optimizer->load(optimizer_archive);
+    }
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    fail(path, fmt::format("it does not match this model: {}", what.substr(0, what.find('\n'))));
+  }
+  return meta;
+}
+
+}  // namespace bolt

@@ -1,0 +1,21 @@
+#pragma once
+// Model (+ optimizer) state and a JSON record of where training stood, in one file written
+// atomically: temp file in the same directory, fsync, rename, fsync of the directory, so the
+// previous good file survives a crash mid-write.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+namespace bolt {
+
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta);
+
+// Loads into `model` (and `optimizer` when given); returns the meta record. Throws
+// CheckpointError naming the file when it is missing, corrupt, not Bolt's, or not this model's.
+nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                               torch::optim::Optimizer* optimizer);
+
+}  // namespace bolt

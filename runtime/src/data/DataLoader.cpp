@@ -1,0 +1,132 @@
+#include "bolt/DataLoader.h"
+
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace bolt {
+
+// One epoch of batches. Without workers it builds each batch on demand; with workers the
+// threads build up to 2 × num_workers batches ahead and the consumer takes them in order.
+class BatchStream {
+ public:
+  BatchStream(const Dataset& dataset, std::vector<int64_t> indices, const DataLoaderOptions& options)
+      : dataset_(dataset), indices_(std::move(indices)), options_(options) {
+    const auto n = static_cast<int64_t>(indices_.size());
+    num_batches_ = options_.drop_last ? n / options_.batch_size
+                                      : (n + options_.batch_size - 1) / options_.batch_size;
+    const int64_t lookahead = 2 * options_.num_workers;
+    for (int64_t w = 0; w < options_.num_workers; ++w) {
+      workers_.emplace_back([this, lookahead] { work(lookahead); });
+    }
+  }
+
+  ~BatchStream() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    for (auto& worker : workers_) worker.join();
+  }
+
+  std::optional<Batch> next() {
+    if (consumed_ >= num_batches_) return std::nullopt;
+    const int64_t k = consumed_++;
+    if (workers_.empty()) return build(k);
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return ready_.count(k) > 0 || error_; });
+    if (error_) std::rethrow_exception(error_);
+    Batch batch = std::move(ready_[k]);
+    ready_.erase(k);
+    taken_ = k + 1;
+    lock.unlock();
+    changed_.notify_all();
+    return batch;
+  }
+
+ private:
+  Batch build(int64_t k) const {
+    const auto begin = static_cast<std::size_t>(k * options_.batch_size);
+    const auto end = std::min(indices_.size(), begin + static_cast<std::size_t>(options_.batch_size));
+    std::vector<int64_t> ids(indices_.begin() + static_cast<std::ptrdiff_t>(begin),
+                             indices_.begin() + static_cast<std::ptrdiff_t>(end));
+    Batch batch = dataset_.get_batch(ids);
+    if (options_.pin_memory) {
+      batch.inputs = batch.inputs.pin_memory();
+      batch.targets = batch.targets.pin_memory();
+    }
+    return batch;
+  }
+
+  void work(int64_t lookahead) {
+    while (true) {
+      int64_t k;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] {
+          return stopping_ || error_ || next_to_build_ >= num_batches_ ||
+                 next_to_build_ < taken_ + lookahead;
+        });
+        if (stopping_ || error_ || next_to_build_ >= num_batches_) return;
+        k = next_to_build_++;
+      }
+      try {
+        Batch batch = build(k);
+        std::lock_guard<std::mutex> lock(mutex_);
+        ready_.emplace(k, std::move(batch));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error_ = std::current_exception();
+      }
+      changed_.notify_all();
+    }
+  }
+
+  const Dataset& dataset_;
+  const std::vector<int64_t> indices_;
+  const DataLoaderOptions options_;
+  int64_t num_batches_ = 0;
+  int64_t consumed_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<int64_t, Batch> ready_;
+  int64_t next_to_build_ = 0;
+  int64_t taken_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::vector<std::thread> workers_;
+};
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset,
+                       std::shared_ptr<const Sampler> sampler, DataLoaderOptions options)
+    : dataset_(std::move(dataset)), sampler_(std::move(sampler)), options_(options) {}
+
+DataLoader::~DataLoader() = default;
+DataLoader::DataLoader(DataLoader&&) noexcept = default;
+DataLoader& DataLoader::operator=(DataLoader&&) noexcept = default;
+
+int64_t DataLoader::num_samples() const { return sampler_->size(); }
+
+int64_t DataLoader::num_batches() const {
+  const int64_t n = sampler_->size();
+  return options_.drop_last ? n / options_.batch_size
+                            : (n + options_.batch_size - 1) / options_.batch_size;
+}
+
+void DataLoader::start_epoch(int64_t epoch) {
+  stream_.reset();
+  stream_ = std::make_unique<BatchStream>(*dataset_, sampler_->indices(epoch), options_);
+}
+
+std::optional<Batch> DataLoader::next() {
+  if (!stream_) return std::nullopt;
+  auto batch = stream_->next();
+  if (!batch) stream_.reset();
+  return batch;
+}
+
+}  // namespace bolt

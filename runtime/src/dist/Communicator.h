@@ -1,0 +1,47 @@
+#pragma once
+// What the trainer needs from a process group, independent of the c10d version and backend
+// (c10d's classes moved between libtorch 1.13 and 2.x; only this folder sees them).
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <c10/core/Device.h>
+
+#include "bolt/WorkerEnvironment.h"
+
+namespace bolt::dist {
+
+class PendingWork {
+ public:
+  virtual ~PendingWork() = default;
+  virtual void wait() = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int64_t rank() const = 0;
+  virtual int64_t size() const = 0;
+  virtual const char* backend() const = 0;
+  // Sums `tensor` over ranks in place; the work runs on the backend's threads.
+  virtual std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor) = 0;
+  void allreduce_sum(at::Tensor& tensor) { allreduce_sum_async(tensor)->wait(); }
+  virtual void broadcast(at::Tensor& tensor, int64_t root) = 0;
+  virtual void barrier() = 0;
+  // The rendezvous store: small values all ranks must agree on.
+  virtual void store_set(const std::string& key, const std::string& value) = 0;
+  virtual std::string store_get(const std::string& key) = 0;
+};
+
+// Joins the process group described by `env` (rank 0 hosts the TCP store): gloo for CPU
+// devices, NCCL for CUDA ones where the found libtorch has it. `backend` is "auto", "gloo"
+// or "nccl". Throws DistributedError with the address and what to check.
+std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
+                                      const std::string& backend, std::chrono::seconds timeout);
+
+// Replaces every tensor with rank 0's values (one flat broadcast per dtype and device).
+void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors);
+
+}  // namespace bolt::dist

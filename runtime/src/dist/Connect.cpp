@@ -1,0 +1,234 @@
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include "Communicator.h"
+#include "bolt/Error.h"
+
+namespace bolt::dist {
+
+namespace {
+
+class WorkHandle : public PendingWork {
+ public:
+  explicit WorkHandle(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
+  void wait() override {
+    try {
+      work_->wait();
+    } catch (const std::exception& e) {
+      throw DistributedError(fmt::format("collective failed (a peer rank probably died): {}",
+                                         first_line(e.what())));
+    }
+  }
+  static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+};
+
+template <class Group>
+class C10dCommunicator : public Communicator {
+ public:
+  C10dCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Group> group,
+                   int64_t rank, int64_t size, const char* backend, c10::Device device)
+      : store_(std::move(store)), group_(std::move(group)), rank_(rank), size_(size),
+        backend_(backend), device_(device) {}
+
+  int64_t rank() const override { return rank_; }
+  int64_t size() const override { return size_; }
+  const char* backend() const override { return backend_; }
+
+  std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor) override {
+    std::vector<at::Tensor> tensors{tensor};
+    return std::make_unique<WorkHandle>(group_->allreduce(tensors));
+  }
+
+  void broadcast(at::Tensor& tensor, int64_t root) override {
+    std::vector<at::Tensor> tensors{tensor};
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    WorkHandle(group_->broadcast(tensors, options)).wait();
+  }
+
+  void barrier() override {
+    auto token = at::zeros({1}, at::TensorOptions().device(device_));
+    allreduce_sum(token);
+  }
+
+  void store_set(const std::string& key, const std::string& value) override {
+    store_->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+  }
+
+  std::string store_get(const std::string& key) override {
+    auto value = store_->get(key);
+    return std::string(value.begin(), value.end());
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<Group> group_;
+  int64_t rank_, size_;
+  const char* backend_;
+  c10::Device device_;
+};
+
+// TCPStore clients retry a refused connection only after a long back-off; waiting here for
+// the port to accept in 10 ms steps makes the rendezvous as fast as rank 0's start-up.
+void wait_for_listener(const std::string& host, int64_t port, std::chrono::seconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) {
+    throw DistributedError(fmt::format(
+        "cannot resolve MASTER_ADDR '{}': check the address of the rank-0 host", host));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addresses(found, &freeaddrinfo);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    for (auto* a = addresses.get(); a != nullptr; a = a->ai_next) {
+      const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      const bool ok = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+      ::close(fd);
+      if (ok) return;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw DistributedError(fmt::format(
+          "the master at {}:{} did not come up within {} s (trainer.dist_timeout_s): is rank 0 "
+          "running, and are MASTER_ADDR/MASTER_PORT the same on every rank?",
+          host, port, timeout.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+c10::intrusive_ptr<c10d::Store> make_store(const WorkerEnvironment& env,
+                                           std::chrono::seconds timeout) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(env.master_port);
+  options.isServer = env.rank == 0;
+  options.numWorkers = static_cast<std::size_t>(env.world_size);
+  options.waitWorkers = false;
+  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  if (env.rank != 0) wait_for_listener(env.master_addr, env.master_port, timeout);
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    if (env.rank == 0 && (what.find("in use") != std::string::npos ||
+                          what.find("EADDRINUSE") != std::string::npos ||
+                          what.find("bind") != std::string::npos)) {
+      throw DistributedError(fmt::format(
+          "master port {} on {} is already in use: pick another with --master-port (or 0 for "
+          "a free one)", env.master_port, env.master_addr));
+    }
+    throw DistributedError(fmt::format("cannot open the rendezvous store at {}:{}: {}",
+                                       env.master_addr, env.master_port,
+                                       WorkHandle::first_line(what)));
+  }
+}
+
+std::shared_ptr<::gloo::transport::Device> gloo_device(const WorkerEnvironment& env) {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME")) {
+    return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  }
+  if (is_loopback(env.master_addr)) {
+    return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  }
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+}  // namespace
+
+std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
+                                      const std::string& backend, std::chrono::seconds timeout) {
+  std::string chosen = backend;
+  if (chosen == "auto") chosen = device.is_cuda() ? "nccl" : "gloo";
+  if (chosen == "nccl" && !device.is_cuda()) {
+    throw ConfigError("trainer.dist_backend nccl needs a CUDA device (trainer.device cuda:N)");
+  }
+  auto store = make_store(env, timeout);
+  try {
+    if (chosen == "gloo") {
+      auto options = c10d::ProcessGroupGloo::Options::create(
+          std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+      options->devices.push_back(gloo_device(env));
+      auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+          store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
+      return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(
+          store, group, env.rank, env.world_size, "gloo", c10::Device(c10::kCPU));
+    }
+#ifdef USE_C10D_NCCL
+    if (chosen == "nccl") {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
+      return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(
+          store, group, env.rank, env.world_size, "nccl", device);
+    }
+#endif
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw DistributedError(fmt::format("cannot join the {} process group via {}:{}: {}", chosen,
+                                       env.master_addr, env.master_port,
+                                       WorkHandle::first_line(e.what())));
+  }
+  throw ConfigError(fmt::format(
+      "trainer.dist_backend '{}' is not available in this build (libtorch {} has: gloo{})",
+      chosen, TORCH_VERSION,
+#ifdef USE_C10D_NCCL
+      ", nccl"
+#else
+      ""
+#endif
+      ));
+}
+
+void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors) {
+  // Group by (dtype, device) so each group travels as one flat buffer.
+  std::vector<std::vector<at::Tensor>> groups;
+  for (const auto& t : tensors) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+      return g.front().scalar_type() == t.scalar_type() && g.front().device() == t.device();
+    });
+    if (it == groups.end()) {
+      groups.push_back({t});
+    } else {
+      it->push_back(t);
+    }
+  }
+  at::NoGradGuard no_grad;
+  for (auto& group : groups) {
+    std::vector<at::Tensor> flat_parts;
+    for (const auto& t : group) flat_parts.push_back(t.detach().reshape({-1}));
+    auto flat = at::cat(flat_parts);
+    comm.broadcast(flat, 0);
+    int64_t offset = 0;
+    for (auto& t : group) {
+      const auto n = t.numel();
+      t.detach().copy_(flat.narrow(0, offset, n).view_as(t));
+      offset += n;
+    }
+  }
+}
+
+}  // namespace bolt::dist

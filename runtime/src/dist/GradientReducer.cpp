@@ -1,0 +1,117 @@
+#include "GradientReducer.h"
+
+#include <fmt/format.h>
+
+#include "bolt/Error.h"
+
+namespace bolt::dist {
+
+BucketedGradientReducer::BucketedGradientReducer(std::vector<at::Tensor> parameters,
+                                                 Communicator& comm, int64_t bucket_bytes)
+    : parameters_(std::move(parameters)), comm_(comm), slots_(parameters_.size()) {
+  // Reverse order: the last layers' gradients arrive first.
+  std::vector<std::size_t> current;
+  int64_t current_bytes = 0;
+  auto close_bucket = [&] {
+    if (current.empty()) return;
+    const auto& first = parameters_[current.front()];
+    int64_t numel = 0;
+    for (auto p : current) numel += parameters_[p].numel();
+    Bucket bucket;
+    bucket.flat = at::zeros({numel}, first.options().requires_grad(false));
+    int64_t offset = 0;
+    for (std::size_t e = 0; e < current.size(); ++e) {
+      const auto p = current[e];
+      slots_[p] = {buckets_.size(), e, offset};
+      offset += parameters_[p].numel();
+    }
+    bucket.params = current;
+    bucket.filled.assign(current.size(), false);
+    buckets_.push_back(std::move(bucket));
+    current.clear();
+    current_bytes = 0;
+  };
+  for (std::size_t i = parameters_.size(); i-- > 0;) {
+    const auto& p = parameters_[i];
+    const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
+    const bool other_kind = !current.empty() &&
+                            (parameters_[current.front()].scalar_type() != p.scalar_type() ||
+                             parameters_[current.front()].device() != p.device());
+    if (other_kind || (!current.empty() && current_bytes + bytes > bucket_bytes)) close_bucket();
+    current.push_back(i);
+    current_bytes += bytes;
+  }
+  close_bucket();
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    hooks_.push_back(
+        parameters_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+  }
+}
+
+BucketedGradientReducer::~BucketedGradientReducer() {
+  for (std::size_t i = 0; i < parameters_.size(); ++i) parameters_[i].remove_hook(hooks_[i]);
+}
+
+void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& grad) {
+  const auto& slot = slots_[param];
+  auto& bucket = buckets_[slot.bucket];
+  const auto entry = slot.entry;
+  auto target = bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes());
+  if (bucket.filled[entry]) {
+    if (bucket.work) {
+      throw DistributedError(
+          "a parameter received a second gradient after its bucket was sent; shared "
+          "parameters used twice in one step are not supported by the bucketed reducer");
+    }
+    target.add_(grad);
+    return;
+  }
+  target.copy_(grad);
+  bucket.filled[entry] = true;
+  ++bucket.pending;
+  launch_ready();
+}
+
+void BucketedGradientReducer::launch(Bucket& bucket) {
+  bucket.flat.div_(static_cast<double>(comm_.size()));
+  bucket.work = comm_.allreduce_sum_async(bucket.flat);
+}
+
+void BucketedGradientReducer::launch_ready() {
+  while (next_to_launch_ < buckets_.size() &&
+         buckets_[next_to_launch_].pending == buckets_[next_to_launch_].params.size()) {
+    launch(buckets_[next_to_launch_++]);
+  }
+}
+
+void BucketedGradientReducer::finalize() {
+  // Parameters that got no gradient this step (unused branches) contribute zeros.
+  for (; next_to_launch_ < buckets_.size(); ++next_to_launch_) {
+    auto& bucket = buckets_[next_to_launch_];
+    for (std::size_t e = 0; e < bucket.params.size(); ++e) {
+      if (!bucket.filled[e]) {
+        const auto p = bucket.params[e];
+        bucket.flat.narrow(0, slots_[p].offset, parameters_[p].numel()).zero_();
+      }
+    }
+    launch(bucket);
+  }
+  for (auto& bucket : buckets_) {
+    bucket.work->wait();
+    bucket.work.reset();
+    for (auto p : bucket.params) {
+      auto& param = parameters_[p];
+      auto averaged = bucket.flat.narrow(0, slots_[p].offset, param.numel()).view(param.sizes());
+      if (param.grad().defined()) {
+        param.mutable_grad().copy_(averaged);
+      } else {
+        param.mutable_grad() = averaged.clone();
+      }
+    }
+    std::fill(bucket.filled.begin(), bucket.filled.end(), false);
+    bucket.pending = 0;
+  }
+  next_to_launch_ = 0;
+}
+
+}  // namespace bolt::dist

@@ -1,0 +1,58 @@
+#pragma once
+// Averages gradients over ranks (flashlight's Reducer shape): gradients are added as autograd
+// produces them, finalize() runs before the optimizer step and leaves every parameter's
+// .grad equal to the mean over ranks.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "Communicator.h"
+
+namespace bolt::dist {
+
+class GradientReducer {
+ public:
+  virtual ~GradientReducer() = default;
+  virtual void finalize() = 0;
+};
+
+// Packs gradients into flat buckets of about `bucket_bytes` (in reverse parameter order, the
+// order backward produces them) and starts each bucket's allreduce as soon as it is full,
+// while backward is still running. Buckets launch in index order on every rank, as the
+// collectives must match across ranks.
+class BucketedGradientReducer : public GradientReducer {
+ public:
+  BucketedGradientReducer(std::vector<at::Tensor> parameters, Communicator& comm,
+                          int64_t bucket_bytes);
+  ~BucketedGradientReducer() override;
+  void finalize() override;
+  std::size_t num_buckets() const { return buckets_.size(); }
+
+ private:
+  struct Slot {
+    std::size_t bucket;
+    std::size_t entry;  // position in the bucket's params
+    int64_t offset;
+  };
+  struct Bucket {
+    at::Tensor flat;
+    std::vector<std::size_t> params;
+    std::vector<bool> filled;  // per entry of params
+    std::size_t pending = 0;
+    std::unique_ptr<PendingWork> work;
+  };
+  void on_gradient(std::size_t param, const at::Tensor& grad);
+  void launch_ready();
+  void launch(Bucket& bucket);
+
+  std::vector<at::Tensor> parameters_;
+  Communicator& comm_;
+  std::vector<Slot> slots_;
+  std::vector<unsigned> hooks_;
+  std::vector<Bucket> buckets_;
+  std::size_t next_to_launch_ = 0;
+};
+
+}  // namespace bolt::dist

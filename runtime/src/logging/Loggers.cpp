@@ -1,0 +1,162 @@
+#include "bolt/Loggers.h"
+
+#include <regex>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include "PythonLogFormatter.h"
+#include "bolt/Error.h"
+
+namespace fs = std::filesystem;
+
+namespace bolt {
+
+void Loggers::declare_options(OptionSet& options) {
+  options.add_string("logs_dir", "logs", "root of the run directories <logs_dir>/<name>/version_<n>")
+      .add_string("name", "", "run name (default: the model's name)")
+      .add_string("loggerfmt", "%(asctime)s | %(levelname)-5s | %(name)s - %(message)s",
+                  "Python logging format of every log line")
+      .add_string("datefmt", "", "strftime format of %(asctime)s (default: Python's)")
+      .add_string_list("tracker_keys", {"loss", "score"}, "step outputs reduced per epoch")
+      .add_string("tracker_reduction", "mean", "how step outputs reduce per epoch", {"mean", "sum"})
+      .add_string("level", "info", "lowest level logged",
+                  {"trace", "debug", "info", "warning", "error"});
+}
+
+Loggers::Loggers(const Config& config, int64_t rank) : config_(config), rank_(rank) {
+  if (rank_ == 0) sinks_.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  for (auto& sink : sinks_) {
+    sink->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
+                                                             config_.get_string("datefmt")));
+  }
+}
+
+Loggers::~Loggers() {
+  for (auto& logger : loggers_) logger->flush();
+}
+
+std::shared_ptr<spdlog::logger> Loggers::make_logger(const std::string& name) {
+  for (auto& logger : loggers_) {
+    if (logger->name() == name) return logger;
+  }
+  auto logger = std::make_shared<spdlog::logger>(name, sinks_.begin(), sinks_.end());
+  auto level = config_.get_string("level");
+  logger->set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
+  logger->flush_on(spdlog::level::warn);
+  loggers_.push_back(logger);
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> Loggers::root_logger() { return make_logger("bolt"); }
+
+std::shared_ptr<spdlog::logger> Loggers::child_logger(const std::string& name) {
+  return make_logger("bolt." + name);
+}
+
+Tracker Loggers::configure_tracker() const {
+  return Tracker(config_.get_string_list("tracker_keys"),
+                 parse_reduction(config_.get_string("tracker_reduction")));
+}
+
+std::string Loggers::run_name() const { return config_.get_string("name"); }
+fs::path Loggers::logs_dir() const { return config_.get_string("logs_dir"); }
+
+void Loggers::set_run_record(nlohmann::json config, nlohmann::json launch) {
+  run_config_ = std::move(config);
+  run_launch_ = std::move(launch);
+}
+
+void Loggers::open_run_directory(const fs::path& dir) {
+  run_dir_ = dir;
+  const auto file = dir / fmt::format("rank-{}.log", rank_);
+  spdlog::sink_ptr sink;
+  try {
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
+  } catch (const spdlog::spdlog_ex& e) {
+    throw EnvironmentError(fmt::format("cannot write log file {}: {}", file.string(), e.what()));
+  }
+  sink->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
+                                                           config_.get_string("datefmt")));
+  sinks_.push_back(sink);
+  for (auto& logger : loggers_) logger->sinks().push_back(sink);
+  if (rank_ == 0) {
+    std::error_code ignored;
+    fs::remove(dir / "bolt.log", ignored);
+    fs::create_symlink(file.filename(), dir / "bolt.log", ignored);
+    // A validate/test run reusing a fit's directory keeps the fit's record.
+    if (!run_config_.is_null() && !fs::exists(dir / "config.json")) {
+      write_json("config.json", run_config_);
+      write_json("launch.json", run_launch_);
+    }
+  }
+}
+
+void Loggers::log_metrics(const nlohmann::json& row) {
+  if (rank_ != 0 || run_dir_.empty()) return;
+  if (!metrics_.is_open()) {
+    metrics_.open(run_dir_ / "metrics.jsonl", std::ios::app);
+    if (!metrics_) {
+      throw EnvironmentError(fmt::format("cannot write {}", (run_dir_ / "metrics.jsonl").string()));
+    }
+  }
+  metrics_ << row.dump() << '\n';
+  metrics_.flush();
+}
+
+void Loggers::write_json(const std::string& file_name, const nlohmann::json& value) const {
+  if (rank_ != 0 || run_dir_.empty()) return;
+  std::ofstream out(run_dir_ / file_name);
+  out << value.dump(2) << '\n';
+  if (!out) throw EnvironmentError(fmt::format("cannot write {}", (run_dir_ / file_name).string()));
+}
+
+namespace {
+std::vector<std::pair<int64_t, fs::path>> versions(const fs::path& root) {
+  std::vector<std::pair<int64_t, fs::path>> out;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return out;
+  static const std::regex pattern(R"(version_(\d+))");
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    std::smatch match;
+    const auto name = entry.path().filename().string();
+    if (entry.is_directory() && std::regex_match(name, match, pattern)) {
+      out.emplace_back(std::stoll(match[1]), entry.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+}  // namespace
+
+fs::path create_run_directory(const fs::path& logs_dir, const std::string& name) {
+  const auto root = logs_dir / name;
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) {
+    throw EnvironmentError(fmt::format("cannot create run directory under {}: {}", root.string(),
+                                       ec.message()));
+  }
+  auto existing = versions(root);
+  int64_t next = existing.empty() ? 0 : existing.back().first + 1;
+  // create_directory fails when another process took the name first: try the next one.
+  for (;; ++next) {
+    const auto dir = root / fmt::format("version_{}", next);
+    if (fs::create_directory(dir, ec)) return dir;
+    if (ec) {
+      throw EnvironmentError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    }
+  }
+}
+
+fs::path find_newest_version_with(const fs::path& logs_dir, const std::string& name,
+                                  const fs::path& relative) {
+  auto all = versions(logs_dir / name);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (fs::exists(it->second / relative)) return it->second;
+  }
+  return {};
+}
+
+}  // namespace bolt

@@ -1,0 +1,74 @@
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "bolt/Error.h"
+#include "bolt/Plugin.h"
+
+namespace bolt {
+
+Registry& Registry::instance() {
+  static Registry registry;
+  return registry;
+}
+
+void Registry::stage_model(ModelEntry entry) { staged_models_.push_back(std::move(entry)); }
+void Registry::stage_data(DataEntry entry) { staged_datas_.push_back(std::move(entry)); }
+
+namespace {
+template <class Entry>
+void commit(std::vector<Entry>& committed, std::vector<Entry>& staged, const std::string& plugin,
+            const char* kind) {
+  for (auto& entry : staged) {
+    for (const auto& existing : committed) {
+      if (existing.name == entry.name) {
+        throw PluginError(fmt::format("{} '{}' of plugin {} is already registered by {}", kind,
+                                      entry.name, plugin, existing.plugin));
+      }
+    }
+    entry.plugin = plugin;
+    committed.push_back(std::move(entry));
+  }
+  staged.clear();
+}
+
+template <class Entry>
+const Entry& find(const std::vector<Entry>& entries, const std::string& name, const char* kind) {
+  for (const auto& entry : entries) {
+    if (entry.name == name) return entry;
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : entries) names.push_back(entry.name);
+  throw PluginError(fmt::format("unknown {} '{}'; registered: {}", kind, name,
+                                names.empty() ? std::string("none (load a plugin with --plugin)")
+                                              : fmt::format("{}", fmt::join(names, ", "))));
+}
+
+template <class Entry>
+std::vector<std::string> names_of(const std::vector<Entry>& entries) {
+  std::vector<std::string> names;
+  for (const auto& entry : entries) names.push_back(entry.name);
+  return names;
+}
+}  // namespace
+
+void Registry::commit_staged(const std::string& plugin) {
+  try {
+    commit(models_, staged_models_, plugin, "model");
+    commit(datas_, staged_datas_, plugin, "data module");
+  } catch (...) {
+    discard_staged();
+    throw;
+  }
+}
+
+void Registry::discard_staged() {
+  staged_models_.clear();
+  staged_datas_.clear();
+}
+
+const ModelEntry& Registry::model(const std::string& name) const { return find(models_, name, "model"); }
+const DataEntry& Registry::data(const std::string& name) const { return find(datas_, name, "data module"); }
+std::vector<std::string> Registry::model_names() const { return names_of(models_); }
+std::vector<std::string> Registry::data_names() const { return names_of(datas_); }
+
+}  // namespace bolt

@@ -1,0 +1,111 @@
+#include "Worker.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "../config/WorkerCommandLine.h"
+#include "../plugin/PluginLoader.h"
+#include "bolt/Error.h"
+#include "bolt/Plugin.h"
+#include "bolt/Trainer.h"
+
+namespace bolt {
+
+namespace {
+
+void print_registry() {
+  auto& registry = Registry::instance();
+  auto print_keys = [](const std::string& section, const std::function<void(OptionSet&)>& declare) {
+    OptionSet options(section);
+    declare(options);
+    for (const auto& spec : options.specs()) {
+      std::cout << fmt::format("      --{}.{} <{}> (default {}): {}\n", section, spec.name,
+                               to_string(spec.type), spec.default_value.dump(), spec.help);
+    }
+  };
+  std::cout << "models:\n";
+  for (const auto& entry : registry.models()) {
+    std::cout << fmt::format("  {}  (plugin {})\n", entry.name, entry.plugin);
+    print_keys("model", entry.declare_options);
+  }
+  std::cout << "data modules:\n";
+  for (const auto& entry : registry.datas()) {
+    std::cout << fmt::format("  {}  (plugin {})\n", entry.name, entry.plugin);
+    print_keys("data", entry.declare_options);
+  }
+}
+
+// Launched without RANK/OMPI variables: the trainer.* distributed keys describe the job.
+void apply_config_fallbacks(WorkerEnvironment& env, const nlohmann::json& trainer) {
+  if (env.source != "default") return;
+  env.world_size = trainer["world_size"].get<int64_t>();
+  env.rank = trainer["rank"].get<int64_t>();
+  env.local_rank = trainer["local_rank"].get<int64_t>();
+  env.local_world_size = env.world_size;
+  env.master_addr = trainer["master_addr"].get<std::string>();
+  env.master_port = trainer["master_port"].get<int64_t>();
+  if (env.rank >= env.world_size) {
+    throw ConfigError(fmt::format("trainer.rank {} is not below trainer.world_size {}", env.rank,
+                                  env.world_size));
+  }
+  if (env.world_size > 1) env.source = "config";
+}
+
+nlohmann::json to_json(const WorkerEnvironment& env) {
+  return {{"rank", env.rank},           {"world_size", env.world_size},
+          {"local_rank", env.local_rank}, {"local_world_size", env.local_world_size},
+          {"node_rank", env.node_rank}, {"nnodes", env.nnodes},
+          {"master_addr", env.master_addr}, {"master_port", env.master_port},
+          {"device", env.device},       {"run_id", env.run_id},
+          {"restart_count", env.restart_count}, {"source", env.source}};
+}
+
+}  // namespace
+
+int run_worker(const std::vector<std::string>& args) {
+  PluginLoader loader;
+  auto invocation = parse_worker_command_line(args, loader);
+  if (invocation.help) {
+    std::cout << *invocation.help;
+    return 0;
+  }
+  if (invocation.list) {
+    print_registry();
+    return 0;
+  }
+  auto& config = invocation.config;
+  if (invocation.print_config) {
+    std::cout << config.dump(2) << '\n';
+    return 0;
+  }
+
+  auto env = WorkerEnvironment::from_process();
+  apply_config_fallbacks(env, config["trainer"]);
+  config["trainer"]["distributed"] = env.world_size > 1;
+  config["trainer"]["use_slurm"] = std::getenv("SLURM_JOB_ID") != nullptr;
+  config["trainer"]["world_size"] = env.world_size;
+  config["trainer"]["rank"] = env.rank;
+  config["trainer"]["local_rank"] = env.local_rank;
+  config["trainer"]["master_addr"] = env.master_addr;
+  config["trainer"]["master_port"] = env.master_port;
+  if (config["loggers"]["name"].get<std::string>().empty()) {
+    config["loggers"]["name"] = config["model"]["name"];
+  }
+
+  const Config trainer_config("trainer", config["trainer"]);
+  seed_everything(static_cast<uint64_t>(trainer_config.get_int("seed")));
+  Loggers loggers(Config("loggers", config["loggers"]), env.rank);
+  loggers.set_run_record(config, to_json(env));
+  auto& registry = Registry::instance();
+  auto datamodule = registry.data(config["data"]["name"]).create(Config("data", config["data"]));
+  auto model = registry.model(config["model"]["name"]).create(Config("model", config["model"]));
+  Trainer trainer(trainer_config, env, loggers, *datamodule, model);
+  trainer.run(parse_stage(invocation.stage));
+  trainer.destroy();
+  return 0;
+}
+
+}  // namespace bolt
