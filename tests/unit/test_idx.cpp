@@ -1,0 +1,57 @@
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+
+#include "IdxReader.h"
+#include "bolt/Error.h"
+#include "test_support.h"
+
+namespace {
+std::string gzip_file(const TempDir& dir, const std::string& name, const std::vector<unsigned char>& bytes) {
+  const auto path = (dir.path / name).string();
+  gzFile file = gzopen(path.c_str(), "wb");
+  gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+  return path;
+}
+std::vector<unsigned char> images_idx(int n, int rows, int cols) {
+  std::vector<unsigned char> bytes = {0, 0, 8, 3, 0, 0, 0, static_cast<unsigned char>(n), 0, 0, 0,
+                                      static_cast<unsigned char>(rows), 0, 0, 0, static_cast<unsigned char>(cols)};
+  for (int i = 0; i < n * rows * cols; ++i) bytes.push_back(static_cast<unsigned char>(i));
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("IDX: a good file gives its shape and bytes", "[idx]") {
+  TempDir dir;
+  auto t = fashion_mnist::read_idx(gzip_file(dir, "ok.gz", images_idx(3, 2, 4)), 3);
+  CHECK(t.sizes() == at::IntArrayRef({3, 2, 4}));
+  CHECK(t.flatten()[5].item<int>() == 5);
+  auto labels = fashion_mnist::read_idx(gzip_file(dir, "l.gz", {0, 0, 8, 1, 0, 0, 0, 2, 7, 9}), 1);
+  CHECK(labels.size(0) == 2);
+  CHECK(labels[1].item<int>() == 9);
+}
+
+TEST_CASE("IDX: truncated, wrong magic, trailing bytes, not gzip, missing", "[idx]") {
+  TempDir dir;
+  auto bytes = images_idx(3, 2, 4);
+  auto truncated = bytes;
+  truncated.resize(bytes.size() - 5);
+  CHECK_THROWS_WITH(fashion_mnist::read_idx(gzip_file(dir, "t.gz", truncated), 3),
+                    Catch::Contains("is truncated: its data needs 24 bytes, the file has 19"));
+  auto magic = bytes;
+  magic[2] = 0x0D;
+  CHECK_THROWS_WITH(fashion_mnist::read_idx(gzip_file(dir, "m.gz", magic), 3),
+                    Catch::Contains("is not an IDX file of 3-dimensional unsigned bytes"));
+  CHECK_THROWS_WITH(fashion_mnist::read_idx(gzip_file(dir, "dims.gz", bytes), 1), Catch::Contains("magic"));
+  auto trailing = bytes;
+  trailing.push_back(1);
+  CHECK_THROWS_WITH(fashion_mnist::read_idx(gzip_file(dir, "x.gz", trailing), 3), Catch::Contains("bytes after"));
+  // A gzip stream cut in the middle.
+  const auto whole = gzip_file(dir, "whole.gz", images_idx(100, 28, 28));
+  std::ifstream in(whole, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  const auto cut = dir.write("cut.gz", content.substr(0, content.size() / 2));
+  CHECK_THROWS_AS(fashion_mnist::read_idx(cut, 3), bolt::DataError);
+  CHECK_THROWS_WITH(fashion_mnist::read_idx((dir.path / "none.gz").string(), 3), Catch::Contains("does not exist"));
+}

@@ -1,0 +1,21 @@
+#include <catch2/catch.hpp>
+
+#include "bolt/Error.h"
+#include "bolt/Plugin.h"
+#include "plugin/PluginLoader.h"
+
+TEST_CASE("plugin loading: good plugin registers, bad ones are refused with the reason", "[plugin]") {
+  bolt::PluginLoader loader;
+  CHECK_THROWS_WITH(loader.load("/nonexistent/libx.so"), Catch::Contains("plugin file /nonexistent/libx.so does not exist"));
+  CHECK_THROWS_WITH(loader.load(NOT_A_PLUGIN), Catch::Contains("is not a Bolt plugin: it has no bolt_plugin_info"));
+  CHECK_THROWS_WITH(loader.load(WRONG_ABI_PLUGIN),
+                    Catch::Contains("was built for Bolt plugin ABI 99 but this bolt-worker has ABI 1"));
+  CHECK_THROWS_WITH(loader.load("no_such_plugin_name"), Catch::Contains("plugin 'no_such_plugin_name' not found"));
+  loader.load(TESTKIT_PLUGIN);
+  loader.load(TESTKIT_PLUGIN);  // loading twice is harmless
+  auto& registry = bolt::Registry::instance();
+  CHECK(registry.model("mlp").plugin == "testkit");
+  CHECK(registry.data("synthetic").plugin == "testkit");
+  CHECK_THROWS_WITH(registry.model("resnet"), Catch::Contains("unknown model 'resnet'; registered: mlp"));
+  CHECK_THROWS_WITH(registry.data("imagenet"), Catch::Contains("unknown data module 'imagenet'; registered: synthetic"));
+}
