@@ -32,7 +32,7 @@ std::map<std::string, std::string> LaunchPlan::worker_env(const RankPlan& rank) 
           {"BOLT_DEVICE", rank.device}};
 }
 
-nlohmann::json LaunchPlan::to_json(const RankPlan& rank) const {
+nlohmann::ordered_json LaunchPlan::to_json(const RankPlan& rank) const {
   return {{"world_size", world_size},   {"rank", rank.rank},
           {"local_rank", rank.local_rank}, {"local_world_size", local_world_size},
           {"node_rank", node_rank},     {"nnodes", nnodes},

@@ -34,7 +34,7 @@ struct LaunchPlan {
   std::vector<RankPlan> ranks;
 
   std::map<std::string, std::string> worker_env(const RankPlan& rank) const;
-  nlohmann::json to_json(const RankPlan& rank) const;
+  nlohmann::ordered_json to_json(const RankPlan& rank) const;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

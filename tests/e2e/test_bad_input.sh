@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every kind of bad input gets a one-line error naming the problem and the documented exit
+# code (2 usage/config, 1 runtime) — never a crash or a hang.
+source "$(dirname "$0")/lib.sh"
+CFG=$SRC/configs/fashion_mnist.json
+run=("$LAUNCH" --device cpu --)
+
+expect_exit 2 "config file $WORK/none.json does not exist" "missing config" -- "${run[@]}" fit --config "$WORK/none.json"
+printf '{\n "trainer": {"max_epochs": 2,}\n}\n' > bad.json
+expect_exit 2 "not valid JSON: .*line 2, column 30" "invalid JSON names line and column" -- "${run[@]}" fit --config bad.json
+echo '{"trainer": {"max_epoch": 2}, "plugins": ["fashion_mnist"]}' > unknown.json
+expect_exit 2 "unknown config key trainer.max_epoch; valid trainer keys: .*max_epochs" "unknown key lists valid ones" -- "${run[@]}" fit --config unknown.json
+echo '{"trainer": {"max_epochs": "three"}, "plugins": ["fashion_mnist"]}' > type.json
+expect_exit 2 "trainer.max_epochs: expected integer, got 'three'" "wrong type" -- "${run[@]}" fit --config type.json
+expect_exit 2 "trainer.max_epochs: must be at least 1" "max_epochs -1" -- "${run[@]}" fit --config "$CFG" --trainer.max_epochs -1
+expect_exit 2 "data.batch_size: must be at least 1" "batch_size 0" -- "${run[@]}" fit --config "$CFG" --data.batch_size 0
+expect_exit 1 "plugin file ./nope.so does not exist" "missing plugin file" -- "${run[@]}" fit --config "$CFG" --plugin ./nope.so
+expect_exit 1 "is not a Bolt plugin" "a .so that is not a plugin" -- "${run[@]}" fit --config "$CFG" --plugin "$BUILD/lib/test-plugins/libnot_a_plugin.so"
+expect_exit 1 "built for Bolt plugin ABI 99 but this bolt-worker has ABI 1" "other ABI version" -- "${run[@]}" fit --config "$CFG" --plugin "$BUILD/lib/test-plugins/libwrong_abi.so"
+expect_exit 1 "unknown model 'resnet'; registered: fashion_cnn" "unknown model lists registered" -- "${run[@]}" fit --config "$CFG" --model resnet
+expect_exit 1 "unknown data module 'cifar'; registered: fashion_mnist" "unknown data module lists registered" -- "${run[@]}" fit --config "$CFG" --data cifar
+expect_exit 1 "data.data_dir $WORK/nodata is not a directory" "missing data_dir" -- "${run[@]}" fit --config "$CFG" --data.data_dir "$WORK/nodata"
+mkdir -p trunc && cp "$FASHION"/*.gz trunc/ && head -c 100000 "$FASHION/train-images-idx3-ubyte.gz" > trunc/train-images-idx3-ubyte.gz
+expect_exit 1 "train-images-idx3-ubyte.gz is (truncated|corrupt)" "truncated IDX file" -- "${run[@]}" fit --config "$CFG" --data.data_dir trunc
+mkdir -p magic && cp "$FASHION"/*.gz magic/ && cp "$FASHION/train-labels-idx1-ubyte.gz" magic/train-images-idx3-ubyte.gz
+expect_exit 1 "is not an IDX file of 3-dimensional" "IDX with the wrong magic" -- "${run[@]}" fit --config "$CFG" --data.data_dir magic
+expect_exit 1 "device cuda:0 asked for, but this libtorch .* has no CUDA" "cuda without CUDA" -- "${run[@]}" fit --config "$CFG" --trainer.device cuda:0
+expect_exit 2 "--device 'gpu7' is not one of cpu, cuda, cuda:N" "malformed --device" -- "$LAUNCH" --device gpu7 -- fit --config "$CFG"
+expect_exit 2 "device 'gpu7' is not one of cpu, cuda, cuda:N" "malformed trainer.device" -- "${run[@]}" fit --config "$CFG" --trainer.device gpu7
+expect_exit 2 "unexpected argument 'fitt'|fitt not in" "unknown stage" -- "${run[@]}" fitt --config "$CFG"
+expect_exit 2 "nothing to run" "launcher without worker arguments" -- "$LAUNCH" --device cpu
+expect_exit 2 "--nproc-per-node 'zero' is not a positive number" "bad --nproc-per-node" -- "$LAUNCH" --nproc-per-node zero -- fit
+expect_exit 2 "is not an executable file" "missing worker binary" -- "$LAUNCH" --worker "$WORK/none" -- fit
+expect_exit 1 "environment variable RANK='x' is not an integer" "malformed worker environment" -- env RANK=x WORLD_SIZE=2 "$WORKER" fit --config "$CFG"
+expect_exit 1 "checkpoint .*garbage.pt: not a readable checkpoint" "corrupt checkpoint" -- bash -c "echo junk > garbage.pt; '$LAUNCH' --device cpu -- test --config '$CFG' --trainer.ckpt_path garbage.pt"
+# One line each: the error is the last line and the only one starting with the program name.
+out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
+check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1
+ls core* >/dev/null 2>&1 && fail "a core file was left" || ok "no core file"
+finish

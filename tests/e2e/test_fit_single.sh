@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST example end to end on a subset: fit writes the run directory, test reads
+# the best checkpoint back and appends its result.
+source "$(dirname "$0")/lib.sh"
+CFG=$SRC/configs/fashion_mnist.json
+args=(--data.limit_train 2048 --data.limit_val 512 --data.limit_test 512 --trainer.max_epochs 2 --loggers.logs_dir "$WORK/logs")
+
+expect_exit 0 "epoch 2/2 .*val loss" "fit on a subset" -- "$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}"
+RUN=$WORK/logs/fashion_cnn/version_0
+check "run directory has config.json, metrics.jsonl, bolt.log, checkpoints" \
+  test -s "$RUN/config.json" -a -s "$RUN/metrics.jsonl" -a -s "$RUN/bolt.log" -a -s "$RUN/checkpoints/best.pt" -a -s "$RUN/checkpoints/last.pt"
+check "metrics.jsonl: one row per epoch with every field" /usr/bin/python3 - "$RUN/metrics.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = {"epoch", "train_loss", "train_score", "val_loss", "val_score", "lr", "epoch_time_s", "train_samples_per_s"}
+assert [r["epoch"] for r in rows] == [1, 2], rows
+assert all(keys <= set(r) for r in rows), rows
+assert rows[1]["train_loss"] < rows[0]["train_loss"], "loss did not fall"
+assert rows[1]["val_score"] > 0.6, rows
+PY
+check "config.json is the resolved config" /usr/bin/python3 -c "
+import json,sys; c=json.load(open('$RUN/config.json'))
+assert c['data']['limit_train']==2048 and c['trainer']['max_epochs']==2 and c['model']['name']=='fashion_cnn' and c['model']['lr']==0.01"
+check "the log uses the seed's format" grep -Eq '^[0-9-]{10} [0-9:]{8},[0-9]{3} \| INFO  \| bolt.trainer - epoch 1/2' "$RUN/bolt.log"
+
+expect_exit 0 "test: test_loss .* test_score" "test on the best weights" -- "$LAUNCH" --device cpu -- test --config "$CFG" "${args[@]}" --trainer.ckpt_path best
+check "test row appended to the fit's metrics.jsonl" /usr/bin/python3 -c "
+import json; rows=[json.loads(l) for l in open('$RUN/metrics.jsonl')]
+t=rows[-1]; assert t['stage']=='test' and 0.6 < t['test_score'] <= 1 and t['samples']==512, t"
+expect_exit 0 "validate: val_loss" "validate on the last weights" -- "$LAUNCH" --device cpu -- validate --config "$CFG" "${args[@]}" --trainer.ckpt_path last
+check "validate on last equals the last epoch's val_score" close_enough \
+  "$(metric "$RUN/metrics.jsonl" validate val_score)" "$(metric "$RUN/metrics.jsonl" fit val_score)" 1e-6
+
+expect_exit 0 '"max_epochs": 2' "--print-config shows the merge" -- "$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}" --print-config
+expect_exit 0 "fashion_cnn +\(plugin fashion_mnist\)" "--list shows what plugins register" -- "$WORKER" --list --plugin fashion_mnist
+expect_exit 0 "--model.lr" "--help shows the plugin's keys" -- "$WORKER" --help --config "$CFG"
+expect_exit 0 '"world_size":1,"rank":0,"local_rank":0,"local_world_size":1,"node_rank":0,"nnodes":1,"master_addr":"127.0.0.1","master_port":29500,"device":"cpu"' \
+  "--print-plan single process" -- "$LAUNCH" --device cpu --print-plan
+finish
