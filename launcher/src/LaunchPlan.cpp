@@ -29,7 +29,8 @@ std::map<std::string, std::string> LaunchPlan::worker_env(const RankPlan& rank) 
           {"MASTER_PORT", std::to_string(master_port)},
           {"BOLT_RUN_ID", run_id},
           {"BOLT_RESTART_COUNT", std::to_string(restart_count)},
-          {"BOLT_DEVICE", rank.device}};
+          {"BOLT_DEVICE", rank.device},
+          {"BOLT_LAUNCH_TIME", fmt::format("{:.6f}", launch_time)}};
 }
 
 nlohmann::ordered_json LaunchPlan::to_json(const RankPlan& rank) const {
@@ -107,6 +108,8 @@ LaunchPlan resolve_local_plan(const LaunchOptions& options, const EnvLookup& env
   plan.run_id = options.run_id.empty() ? generated_run_id() : options.run_id;
   if (auto restarts = env("BOLT_RESTART_COUNT")) plan.restart_count = std::atoll(restarts->c_str());
   plan.exec_in_place = nproc == 1;
+  plan.launch_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto launched = env("BOLT_LAUNCH_TIME")) plan.launch_time = std::atof(launched->c_str());
   if (options.standalone || options.master_port == 0) {
     if (options.nnodes > 1) {
       throw UsageError("--standalone / --master-port 0 pick a port on this node only; with "

@@ -86,6 +86,7 @@ class BOLT_API Trainer {
   EpochMetrics evaluate(Stage stage, DataLoader& loader);
   EpochMetrics train_one_epoch(int64_t epoch);
   EpochMetrics evaluate_checkpoint(Stage stage);
+  EpochMetrics run_test_stage(Stage stage);
 };
 
 }  // namespace bolt

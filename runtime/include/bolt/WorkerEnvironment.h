@@ -22,6 +22,7 @@ struct BOLT_API WorkerEnvironment {
   std::string device;  // empty: not set by the launcher
   std::string run_id;
   int64_t restart_count = 0;
+  double launch_time = 0;  // BOLT_LAUNCH_TIME: Unix time the launcher started (0: unknown)
   std::string source;  // "torchrun", "openmpi" or "default"
 
   using Lookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -73,6 +73,7 @@ WorkerEnvironment WorkerEnvironment::from(const Lookup& lookup) {
   if (auto device = lookup("BOLT_DEVICE")) env.device = *device;
   if (auto id = lookup("BOLT_RUN_ID")) env.run_id = *id;
   read("BOLT_RESTART_COUNT", env.restart_count, 0);
+  if (auto launched = lookup("BOLT_LAUNCH_TIME")) env.launch_time = std::atof(launched->c_str());
 
   if (env.rank >= env.world_size) {
     throw EnvironmentError(

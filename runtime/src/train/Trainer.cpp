@@ -79,6 +79,7 @@ struct Trainer::State {
   bool destroyed = false;
   int64_t global_step = 0;
   double best_val_score = -std::numeric_limits<double>::infinity();
+  std::optional<double> launch_to_first_step_s;
 
   State(const Config& c, const WorkerEnvironment& e, Loggers& l, DataModule& d,
         std::shared_ptr<Module> m)
@@ -102,6 +103,7 @@ void Trainer::declare_options(OptionSet& options) {
       .add_int("local_rank", 0, "rank on this node (LOCAL_RANK wins)", 0)
       .add_int("dist_timeout_s", 300, "rendezvous and collective timeout in seconds", 1)
       .add_float("bucket_cap_mb", 25.0, "gradient bucket size for the DDP allreduce", 0.001)
+      .add_bool("test_after_fit", false, "after fit, test the best weights in the same process")
       .add_string("ckpt_path", "",
                   "weights for validate/test: best, last (newest run of this name) or a file");
 }
@@ -248,6 +250,11 @@ EpochMetrics Trainer::train_one_epoch(int64_t epoch) {
   loader.start_epoch(epoch);
   int64_t batch_idx = 0;
   while (auto host_batch = loader.next()) {
+    if (s.global_step == 0 && s.env.launch_time > 0) {
+      s.launch_to_first_step_s =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+          s.env.launch_time;
+    }
     const Batch batch = to_device(*host_batch, s.device, non_blocking);
     StepOutput out = training_step(batch_idx, batch);
     s.optim.optimizer->zero_grad();
@@ -317,6 +324,9 @@ void Trainer::fit() {
 
   s.optim = s.model->configure_optimizer();
   if (!s.optim.optimizer) throw PluginError("Module::configure_optimizer() returned no optimizer");
+  // Python's schedulers take their first step in the constructor, libtorch's do not: without
+  // this a StepLR(step_size=2) would first decay after 3 epochs instead of 2.
+  if (s.optim.scheduler) s.optim.scheduler->step();
   if (s.comm) {
     auto bucket_bytes = static_cast<int64_t>(s.config.get_float("bucket_cap_mb") * 1024 * 1024);
     s.reducer = std::make_unique<dist::BucketedGradientReducer>(s.model->parameters_to_update(),
@@ -349,6 +359,10 @@ void Trainer::fit() {
                           {"lr", lr},
                           {"epoch_time_s", epoch_seconds},
                           {"train_samples_per_s", samples_per_s}};
+    if (s.launch_to_first_step_s) {
+      row["launch_to_first_step_s"] = *s.launch_to_first_step_s;
+      s.launch_to_first_step_s.reset();
+    }
     s.loggers.log_metrics(row);
     s.log->info("epoch {}/{} | train loss {:.4f} score {:.4f} | val loss {:.4f} score {:.4f} | "
                 "lr {:.5g} | {:.1f} s, {:.0f} samples/s",
@@ -367,6 +381,13 @@ void Trainer::fit() {
   }
   s.log->info("fit: done, best val_score {:.4f}, checkpoints in {}", s.best_val_score,
               (run_dir / "checkpoints").string());
+  if (s.config.get_bool("test_after_fit")) {
+    // Every rank loads rank 0's best.pt: wait until it is surely written.
+    if (s.comm) s.comm->barrier();
+    load_checkpoint(run_dir / "checkpoints" / "best.pt", *s.model, nullptr);
+    s.model->to(s.device);
+    run_test_stage(Stage::Test);
+  }
 }
 
 EpochMetrics Trainer::validate() { return evaluate_checkpoint(Stage::Validate); }
@@ -388,6 +409,11 @@ EpochMetrics Trainer::evaluate_checkpoint(Stage stage) {
   } else {
     s.log->warn("no trainer.ckpt_path given: {} runs on freshly initialised weights", to_string(stage));
   }
+  return run_test_stage(stage);
+}
+
+EpochMetrics Trainer::run_test_stage(Stage stage) {
+  auto& s = *state_;
   const bool test = stage == Stage::Test;
   auto& loader = test ? s.test_loader : s.val_loader;
   loader.emplace(test ? s.data.test_dataloader() : s.data.val_dataloader());

@@ -29,6 +29,7 @@ struct LaunchPlan {
   int64_t master_port = 0;
   std::string run_id;
   int64_t restart_count = 0;
+  double launch_time = 0;  // Unix time, for the workers' launch-to-first-step figure
   std::string source;    // "device", "local"
   bool exec_in_place = true;  // one local rank: exec the worker instead of supervising it
   std::vector<RankPlan> ranks;
