@@ -189,12 +189,23 @@ class Supervisor {
         if (w.pid != pid) continue;
         w.running = false;
         w.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        if (w.exit_code != 0 && !first_failure_ && !(stopping_ && w.stopped_by_us)) {
+        if (w.exit_code == 0) continue;
+        // The first failure reported is the first root cause: ranks that died of a peer's
+        // death (exit 3) or of our stop signals only stand in until a cause shows up.
+        const bool cause = is_root_cause(w);
+        if (!first_failure_ || (cause && !is_root_cause(workers_[*first_failure_]))) {
           first_failure_ = i;
         }
         if (w.exit_code != 0 && !interrupted_by_) begin_stop();
       }
     }
+  }
+
+  bool is_root_cause(const Worker& w) const {
+    if (w.exit_code == bolt::PeerFailureError::kExitCode) return false;
+    if (w.stopped_by_us && (w.exit_code == -SIGTERM || (killed_ && w.exit_code == -SIGKILL))) return false;
+    if (interrupted_by_ && w.exit_code == -*interrupted_by_) return false;
+    return true;
   }
 
   void on_signal() {
@@ -268,6 +279,7 @@ class Supervisor {
       if (stopping_ && running_count() > 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_deadline_ - Clock::now()).count();
         if (left <= 0) {
+          killed_ = true;
           signal_all(SIGKILL);
           kill_deadline_ = Clock::now() + std::chrono::hours(1);
           timeout_ms = 100;
@@ -317,13 +329,15 @@ class Supervisor {
   }
 
   int report() {
+    if (interrupted_by_ && first_failure_ && !is_root_cause(workers_[*first_failure_])) first_failure_.reset();
     if (!first_failure_ && !interrupted_by_) return 0;
     std::string table = fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", "rank", "local", "host", "pid", "status");
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       const auto& w = workers_[i];
       std::string status = describe(w);
       if (first_failure_ && *first_failure_ == i) status += "   <- first failure";
-      else if (w.stopped_by_us && w.exit_code != 0) status += " (stopped by bolt-launch)";
+      else if (w.exit_code == bolt::PeerFailureError::kExitCode) status += " (a peer failed)";
+      else if (w.exit_code != 0 && !is_root_cause(w)) status += " (stopped by bolt-launch)";
       table += fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", w.plan.rank, w.plan.local_rank, host_, w.pid, status);
     }
     int code;
@@ -360,6 +374,7 @@ class Supervisor {
   std::vector<Worker> workers_;
   std::vector<Stream> streams_;
   bool stopping_ = false;
+  bool killed_ = false;
   Clock::time_point kill_deadline_{};
   std::optional<Clock::time_point> drain_deadline_;
   std::optional<std::size_t> first_failure_;

@@ -20,7 +20,7 @@ assert rows[1]["val_score"] > 0.6, rows
 PY
 check "config.json is the resolved config" /usr/bin/python3 -c "
 import json,sys; c=json.load(open('$RUN/config.json'))
-assert c['data']['limit_train']==2048 and c['trainer']['max_epochs']==2 and c['model']['name']=='fashion_cnn' and c['model']['lr']==0.01"
+assert c['data']['limit_train']==2048 and c['trainer']['max_epochs']==2 and c['model']['name']=='fashion_cnn' and c['model']['lr']==0.02"
 check "the log uses the seed's format" grep -Eq '^[0-9-]{10} [0-9:]{8},[0-9]{3} \| INFO  \| bolt.trainer - epoch 1/2' "$RUN/bolt.log"
 
 expect_exit 0 "test: test_loss .* test_score" "test on the best weights" -- "$LAUNCH" --device cpu -- test --config "$CFG" "${args[@]}" --trainer.ckpt_path best

@@ -49,9 +49,14 @@ TEST_CASE("bucketed reducer leaves the mean of both ranks' gradients, with sever
   std::vector<at::Tensor> grads[2];
   std::vector<at::Tensor> inputs = {at::randn({8, 6}), at::randn({8, 6})};
   size_t buckets = 0;
-  auto run = [&](int rank) {
+  // Built before the threads start: the global generator must not be shared by racing seeds.
+  std::vector<torch::nn::Sequential> nets;
+  for (int rank = 0; rank < 2; ++rank) {
     torch::manual_seed(0);  // same weights on both ranks
-    torch::nn::Sequential net(torch::nn::Linear(6, 5), torch::nn::Linear(5, 3), torch::nn::Linear(3, 1));
+    nets.emplace_back(torch::nn::Linear(6, 5), torch::nn::Linear(5, 3), torch::nn::Linear(3, 1));
+  }
+  auto run = [&](int rank) {
+    auto& net = nets[static_cast<std::size_t>(rank)];
     GlooPair comm(store, rank);
     bolt::dist::BucketedGradientReducer reducer(net->parameters(), comm, /*bucket_bytes=*/64);
     if (rank == 0) buckets = reducer.num_buckets();

@@ -1,6 +1,7 @@
 #include "FashionMnistData.h"
 
 #include <filesystem>
+#include <cstdlib>
 #include <future>
 
 #include <fmt/format.h>
@@ -14,8 +15,38 @@ FashionMnistData::FashionMnistData(const bolt::Config& config) : bolt::DataModul
 
 void FashionMnistData::declare_options(bolt::OptionSet& options) {
   options.add_float("mean", 0.2860, "pixel mean subtracted after scaling to [0, 1]")
-      .add_float("std", 0.3530, "pixel standard deviation divided by", 1e-6);
+      .add_float("std", 0.3530, "pixel standard deviation divided by", 1e-6)
+      .add_string("cache_dir", default_cache_dir(),
+                  "where decoded IDX files are cached (empty: no cache)");
 }
+
+std::string FashionMnistData::default_cache_dir() {
+  if (const char* dir = std::getenv("BOLT_CACHE_DIR")) return dir;
+  if (const char* dir = std::getenv("XDG_CACHE_HOME")) return std::string(dir) + "/bolt";
+  if (const char* home = std::getenv("HOME")) return std::string(home) + "/.cache/bolt";
+  return "";
+}
+
+namespace {
+// Images stay uint8 in memory and are normalised per batch: 4x less memory, and start-up
+// does not pay for converting 70 000 images nobody may look at (limit_*).
+class NormalizedImages : public bolt::Dataset {
+ public:
+  NormalizedImages(at::Tensor images, at::Tensor labels, double mean, double std)
+      : images_(std::move(images)), labels_(std::move(labels)), offset_(mean * 255.0), scale_(1.0 / (std * 255.0)) {}
+  int64_t size() const override { return images_.size(0); }
+  bolt::Batch get_batch(const std::vector<int64_t>& indices) const override {
+    const auto index = at::from_blob(const_cast<int64_t*>(indices.data()),
+                                     {static_cast<int64_t>(indices.size())}, at::kLong);
+    auto inputs = images_.index_select(0, index).to(at::kFloat).sub_(offset_).mul_(scale_);
+    return {inputs, labels_.index_select(0, index)};
+  }
+
+ private:
+  at::Tensor images_, labels_;
+  double offset_, scale_;
+};
+}  // namespace
 
 bolt::DatasetSplits FashionMnistData::setup_dataset() {
   const std::filesystem::path dir = data_dir();
@@ -25,8 +56,11 @@ bolt::DatasetSplits FashionMnistData::setup_dataset() {
         "files in /usr/share/datasets/fashion-mnist)", dir.string()));
   }
   // The four files decode in parallel: decompression dominates start-up.
+  const auto cache = config().get_string("cache_dir");
   auto read = [&](const char* name, int dims) {
-    return std::async(std::launch::async, [path = (dir / name).string(), dims] { return read_idx(path, dims); });
+    return std::async(std::launch::async, [path = (dir / name).string(), dims, cache] {
+      return read_idx_cached(path, dims, cache);
+    });
   };
   auto train_images = read("train-images-idx3-ubyte.gz", 3);
   auto train_labels = read("train-labels-idx1-ubyte.gz", 1);
@@ -39,8 +73,7 @@ bolt::DatasetSplits FashionMnistData::setup_dataset() {
       throw bolt::DataError(fmt::format("{} has {} images but {} labels", dir.string(),
                                         images.size(0), labels.size(0)));
     }
-    auto inputs = images.to(at::kFloat).div_(255.0).sub_(mean).div_(std).unsqueeze(1);
-    return std::make_shared<bolt::TensorDataset>(inputs.contiguous(), labels.to(at::kLong));
+    return std::make_shared<NormalizedImages>(images.unsqueeze(1), labels.to(at::kLong), mean, std);
   };
   bolt::DatasetSplits splits;
   splits.train = make(train_images.get(), train_labels.get());

@@ -1,4 +1,6 @@
 #pragma once
+#include <string>
+
 #include "bolt/DataModule.h"
 
 namespace fashion_mnist {
@@ -10,6 +12,8 @@ class FashionMnistData : public bolt::DataModule {
   explicit FashionMnistData(const bolt::Config& config);
   static void declare_options(bolt::OptionSet& options);
   bolt::DatasetSplits setup_dataset() override;
+  // $BOLT_CACHE_DIR, else $XDG_CACHE_HOME/bolt, else ~/.cache/bolt.
+  static std::string default_cache_dir();
 };
 
 }  // namespace fashion_mnist

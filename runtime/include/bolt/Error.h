@@ -50,4 +50,13 @@ class BOLT_API DistributedError : public Error {
   using Error::Error;
 };
 
+// A collective failed because another rank went away: this rank is a casualty, not the
+// cause. Its own exit code lets a supervisor name the rank that failed first.
+class BOLT_API PeerFailureError : public DistributedError {
+ public:
+  using DistributedError::DistributedError;
+  static constexpr int kExitCode = 3;
+  int exit_code() const override { return kExitCode; }
+};
+
 }  // namespace bolt

@@ -1,6 +1,7 @@
 #pragma once
 // Reduces the step outputs named by `tracker_keys` over an epoch and across ranks.
-// Accumulates on the step's device without synchronising; values are read at epoch end.
+// Steps only queue their scalars (no arithmetic, no device sync); they are reduced in one
+// batched operation when read, or every kFlushEvery steps to bound memory.
 #include "bolt/Export.h"
 #include <cstdint>
 #include <map>
@@ -34,7 +35,12 @@ class BOLT_API Tracker {
  private:
   std::vector<std::string> keys_;
   Reduction reduction_;
-  at::Tensor sums_;  // float64, one per key, on the device of the first update
+  void flush() const;
+  static constexpr std::size_t kFlushEvery = 1024;
+  // Reduction is logically const: reading a result folds the queued steps into sums_.
+  mutable std::vector<std::vector<at::Tensor>> pending_;  // per key, one scalar per step
+  mutable std::vector<double> pending_counts_;
+  mutable at::Tensor sums_;  // float64 per key, on CPU
   double count_ = 0;
 };
 

@@ -28,7 +28,7 @@ class WorkHandle : public PendingWork {
     try {
       work_->wait();
     } catch (const std::exception& e) {
-      throw DistributedError(fmt::format("collective failed (a peer rank probably died): {}",
+      throw PeerFailureError(fmt::format("collective failed (a peer rank probably died): {}",
                                          first_line(e.what())));
     }
   }
@@ -72,8 +72,13 @@ class C10dCommunicator : public Communicator {
   }
 
   std::string store_get(const std::string& key) override {
-    auto value = store_->get(key);
-    return std::string(value.begin(), value.end());
+    try {
+      auto value = store_->get(key);
+      return std::string(value.begin(), value.end());
+    } catch (const std::exception& e) {
+      throw PeerFailureError(fmt::format("rendezvous store read of {} failed (rank 0 probably died): {}",
+                                         key, WorkHandle::first_line(e.what())));
+    }
   }
 
  private:

@@ -1,0 +1,59 @@
+// The Fashion-MNIST CNN trained by a plain libtorch loop, without Bolt: the baseline of Bolt's
+// single-process overhead. Same model, data, split, batch and optimizer as the example.
+//   bench_raw_libtorch DATA_DIR EPOCHS BATCH  → one JSON line: train samples/s per epoch.
+#include <chrono>
+#include <iostream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "IdxReader.h"
+
+struct Cnn : torch::nn::Module {
+  torch::nn::Conv2d conv1{torch::nn::Conv2dOptions(1, 32, 3)}, conv2{torch::nn::Conv2dOptions(32, 64, 3)};
+  torch::nn::Linear fc1{1600, 128}, fc2{128, 10};
+  Cnn() {
+    register_module("conv1", conv1);
+    register_module("conv2", conv2);
+    register_module("fc1", fc1);
+    register_module("fc2", fc2);
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    namespace F = torch::nn::functional;
+    x = F::max_pool2d(torch::relu(conv1->forward(x)), F::MaxPool2dFuncOptions(2));
+    x = F::max_pool2d(torch::relu(conv2->forward(x)), F::MaxPool2dFuncOptions(2));
+    return fc2->forward(torch::relu(fc1->forward(x.flatten(1))));
+  }
+};
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
+  const int epochs = argc > 2 ? std::atoi(argv[2]) : 1;
+  const int64_t batch = argc > 3 ? std::atoll(argv[3]) : 16;
+  torch::manual_seed(42);
+  auto images = fashion_mnist::read_idx(dir + "/train-images-idx3-ubyte.gz", 3).to(torch::kFloat).div_(255).sub_(0.2860).div_(0.3530).unsqueeze(1);
+  auto labels = fashion_mnist::read_idx(dir + "/train-labels-idx1-ubyte.gz", 1).to(torch::kLong);
+  const int64_t n = images.size(0), n_val = n / 10;
+  auto split = torch::randperm(n, at::make_generator<at::CPUGeneratorImpl>(0), torch::kLong);
+  auto train_x = images.index_select(0, split.narrow(0, n_val, n - n_val));
+  auto train_y = labels.index_select(0, split.narrow(0, n_val, n - n_val));
+  auto model = std::make_shared<Cnn>();
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.02).momentum(0.9));
+  std::cout << "{\"epochs\": [";
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    auto perm = torch::randperm(train_x.size(0), at::make_generator<at::CPUGeneratorImpl>(42 + epoch), torch::kLong);
+    const auto start = std::chrono::steady_clock::now();
+    int64_t samples = 0;
+    for (int64_t b = 0; b < train_x.size(0); b += batch) {
+      auto index = perm.narrow(0, b, std::min(batch, train_x.size(0) - b));
+      auto x = train_x.index_select(0, index), y = train_y.index_select(0, index);
+      optimizer.zero_grad();
+      torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+      optimizer.step();
+      samples += x.size(0);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << (epoch ? ", " : "") << "{\"epoch\": " << epoch + 1 << ", \"train_samples_per_s\": " << samples / seconds << "}";
+  }
+  std::cout << "]}" << std::endl;
+}
