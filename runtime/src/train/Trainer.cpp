@@ -159,7 +159,8 @@ void Trainer::setup() {
   auto& s = *state_;
   if (s.is_setup) return;
   const auto started = std::chrono::steady_clock::now();
-  if (s.env.world_size > 1) {
+  // One rank joins a group too when a backend is named: e.g. a 1-GPU NCCL check.
+  if (s.env.world_size > 1 || s.config.get_string("dist_backend") != "auto") {
     s.comm = dist::connect(s.env, s.device, s.config.get_string("dist_backend"),
                            std::chrono::seconds(s.config.get_int("dist_timeout_s")));
     s.data.use_dist_sampler(s.env.world_size, s.env.rank);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# GPU check, for a machine with an NVIDIA GPU and a CUDA libtorch (e.g. the one inside a pip
+# `torch`): builds Bolt against that libtorch, then prints training samples/s of
+#   1. bolt-launch --device cuda:0 (one process, no process group)
+#   2. bolt-launch --nproc-per-node 1 with --trainer.dist_backend nccl (a real NCCL group)
+#   3. a raw libtorch CUDA loop without Bolt (train set resident on the GPU)
+# on the Fashion-MNIST example (batch 256, 2 epochs; the second epoch's figure is reported).
+# Environment: PYTHON (python3 with torch), BOLT_DEPS_DIR (header folder for machines without
+# Debian's -dev packages, see CMakeLists.txt), DATA_DIR (Fashion-MNIST .gz files), OUT_DIR.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+DATA_DIR=${DATA_DIR:-/usr/share/datasets/fashion-mnist}
+OUT_DIR=${OUT_DIR:-/tmp/bolt-gpu-check}
+BUILD=build-gpu
+mkdir -p "$OUT_DIR"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || { echo "gpu-check: no NVIDIA GPU"; exit 1; }
+TORCH_PREFIX=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)') || { echo "gpu-check: $PYTHON has no torch"; exit 1; }
+"$PYTHON" -c 'import torch; print("gpu-check: torch", torch.__version__, "cuda", torch.version.cuda, "cxx11abi", torch._C._GLIBCXX_USE_CXX11_ABI)'
+generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
+start=$(date +%s)
+cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+  -DBOLT_BUILD_TESTS=OFF ${BOLT_DEPS_DIR:+-DBOLT_DEPS_DIR="$BOLT_DEPS_DIR"} ${BOLT_CMAKE_ARGS:-} > "$OUT_DIR/cmake.log" 2>&1 \
+  || { tail -n 40 "$OUT_DIR/cmake.log"; echo "gpu-check: cmake failed"; exit 1; }
+cmake --build "$BUILD" -j "$(nproc)" > "$OUT_DIR/build.log" 2>&1 \
+  || { grep -E "error|Error" "$OUT_DIR/build.log" | head -n 30; echo "gpu-check: build failed"; exit 1; }
+echo "gpu-check: built in $(( $(date +%s) - start )) s"
+
+common=(fit --config configs/fashion_mnist.json --data.data_dir "$DATA_DIR" --data.batch_size 256
+        --data.pin_memory true --data.num_workers 2 --trainer.max_epochs 2)
+rate() { /usr/bin/env "$PYTHON" -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if '\"epoch\"' in l]; print(f\"{rows[-1]['train_samples_per_s']:.0f} samples/s (val acc {rows[-1]['val_score']:.4f}, first step {rows[0].get('launch_to_first_step_s', 0):.2f} s after launch)\")" "$1"; }
+status=0
+"$BUILD/bin/bolt-launch" --device cuda:0 -- "${common[@]}" --loggers.logs_dir "$OUT_DIR/single" > "$OUT_DIR/single.log" 2>&1 \
+  && echo "gpu-check: bolt --device cuda:0:            $(rate "$OUT_DIR"/single/fashion_cnn/version_0/metrics.jsonl)" \
+  || { status=1; tail -n 20 "$OUT_DIR/single.log"; }
+"$BUILD/bin/bolt-launch" --nproc-per-node 1 --standalone -- "${common[@]}" --trainer.dist_backend nccl --loggers.logs_dir "$OUT_DIR/nccl" > "$OUT_DIR/nccl.log" 2>&1 \
+  && echo "gpu-check: bolt --nproc-per-node 1 (NCCL):  $(rate "$OUT_DIR"/nccl/fashion_cnn/version_0/metrics.jsonl)" \
+  || { status=1; tail -n 20 "$OUT_DIR/nccl.log"; }
+grep -h "joined the" "$OUT_DIR/nccl.log" | sed 's/^/gpu-check:   /'
+raw=$("$BUILD/bin/bench_raw_libtorch" "$DATA_DIR" 2 256 cuda:0) \
+  && echo "gpu-check: raw libtorch CUDA loop:          $("$PYTHON" -c "import json,sys; print(f\"{json.loads(sys.argv[1])['epochs'][-1]['train_samples_per_s']:.0f} samples/s\")" "$raw")" \
+  || status=1
+exit $status
