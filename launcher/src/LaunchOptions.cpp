@@ -28,14 +28,18 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   app.add_option("--nproc-per-node", options.nproc_per_node,
                  "ranks to start on this node: N, or auto (visible GPUs, else 1)")
       ->envname("BOLT_NPROC_PER_NODE");
-  app.add_option("--nnodes", options.nnodes, "number of nodes (launchers) in the job")
+  app.add_option("--nnodes", options.nnodes, "number of nodes (launchers) in the job [1; Slurm: the step's]")
       ->envname("BOLT_NNODES")->check(CLI::PositiveNumber);
-  app.add_option("--node-rank", options.node_rank, "this node's index, 0..nnodes-1")
+  app.add_option("--node-rank", options.node_rank, "this node's index, 0..nnodes-1 [0; Slurm: SLURM_NODEID]")
       ->envname("BOLT_NODE_RANK")->check(CLI::NonNegativeNumber);
-  app.add_option("--master-addr", options.master_addr, "host of rank 0 (the rendezvous store)")
-      ->envname("MASTER_ADDR")->capture_default_str();
-  app.add_option("--master-port", options.master_port, "rendezvous port; 0 picks a free one")
-      ->envname("MASTER_PORT")->check(CLI::Range(0, 65535))->capture_default_str();
+  app.add_option("--master-addr", options.master_addr,
+                 "host of rank 0, the rendezvous store [127.0.0.1; Slurm: first node of the step]")
+      ->envname("MASTER_ADDR");
+  app.add_option("--master-port", options.master_port,
+                 "rendezvous port; 0 picks a free one [29500; Slurm: derived from the job id]")
+      ->envname("MASTER_PORT")->check(CLI::Range(0, 65535));
+  app.add_flag("--no-slurm", options.no_slurm, "ignore SLURM_* variables and launch locally")
+      ->envname("BOLT_NO_SLURM");
   app.add_flag("--standalone", options.standalone, "single node: pick a free master port")
       ->envname("BOLT_STANDALONE");
   app.add_option("--worker", options.worker, "worker binary (default: bolt-worker next to bolt-launch)")
@@ -64,9 +68,9 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     throw UsageError(e.what());
   }
-  if (options.node_rank >= options.nnodes) {
+  if (options.node_rank >= std::max(options.nnodes, 1)) {
     throw UsageError("--node-rank " + std::to_string(options.node_rank) +
-                     " must be below --nnodes " + std::to_string(options.nnodes));
+                     " must be below --nnodes " + std::to_string(std::max(options.nnodes, 1)));
   }
   return options;
 }

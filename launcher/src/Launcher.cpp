@@ -36,7 +36,8 @@ std::string default_worker() {
 int run_launcher(int argc, char** argv) {
   auto options = parse_launch_options(argc, argv);
   if (!options) return 0;
-  LaunchPlan plan = resolve_local_plan(*options, process_env);
+  LaunchPlan plan = resolve_plan(*options, process_env);
+  if (!plan.note.empty()) std::cerr << plan.note << '\n';
 
   if (options->print_plan) {
     for (const auto& rank : plan.ranks) std::cout << plan.to_json(rank).dump() << '\n';

@@ -10,10 +10,11 @@ namespace bolt::launch {
 struct LaunchOptions {
   std::optional<std::string> device;          // --device cpu|cuda|cuda:N
   std::optional<std::string> nproc_per_node;  // --nproc-per-node N|auto
-  int nnodes = 1;
-  int node_rank = 0;
-  std::string master_addr = "127.0.0.1";
-  int master_port = 29500;
+  int nnodes = 0;          // 0: not given (1 locally, the allocation's under Slurm)
+  int node_rank = -1;      // -1: not given
+  std::string master_addr; // empty: not given (127.0.0.1 locally, first node under Slurm)
+  int master_port = -1;    // -1: not given (29500 locally, derived from the job id under Slurm)
+  bool no_slurm = false;   // ignore SLURM_* (e.g. a local test inside an allocation)
   bool standalone = false;
   std::string worker;   // empty: bolt-worker next to bolt-launch
   std::string log_dir;  // empty: prefixed lines on the console

@@ -30,7 +30,9 @@ struct LaunchPlan {
   std::string run_id;
   int64_t restart_count = 0;
   double launch_time = 0;  // Unix time, for the workers' launch-to-first-step figure
-  std::string source;    // "device", "local"
+  std::string source;    // "device", "local", "slurm"
+  std::map<std::string, std::string> sources;  // plan key → where it came from (flag, variable)
+  std::string note;      // said to the user before starting (e.g. how a Slurm shell was read)
   bool exec_in_place = true;  // one local rank: exec the worker instead of supervising it
   std::vector<RankPlan> ranks;
 
@@ -48,6 +50,11 @@ void check_device_syntax(const std::string& device);
 
 // Throws UsageError for inconsistent flags.
 LaunchPlan resolve_local_plan(const LaunchOptions& options, const EnvLookup& env);
+
+// The plan for wherever this process runs: a Slurm step (one task per rank, or one task per
+// node with --nproc-per-node), an allocation shell (error, or local with --nproc-per-node /
+// --device), or a plain machine. Throws UsageError / EnvironmentError naming what is wrong.
+LaunchPlan resolve_plan(const LaunchOptions& options, const EnvLookup& env);
 
 // A free TCP port on this host (bind to port 0).
 int pick_free_port();
