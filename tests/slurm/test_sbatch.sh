@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Real sbatch/srun jobs on the local cluster of scripts/slurm-local.sh (scripts/test.sh starts
+# it). A cluster that cannot be reached fails this test; it never skips.
+source "$(dirname "$0")/../e2e/lib.sh"
+EXAMPLES=$SRC/scripts/slurm
+if ! scontrol ping >/dev/null 2>&1; then
+  fail "the local Slurm cluster is not reachable (start it with scripts/slurm-local.sh start)"
+  finish
+  exit 1
+fi
+export BOLT_HOME=$SRC
+args=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 7 --trainer.max_epochs 2
+      --data.train_size 640 --data.val_size 333 --data.test_size 101 --data.batch_size 8)
+echo '{}' > empty.json
+export BOLT_CONFIG=$WORK/empty.json
+
+# wait_job ID SECONDS: polls scontrol (sbatch --wait polls too coarsely); prints the final state.
+wait_job() {
+  local id=$1 state=""
+  for _ in $(seq $(($2 * 4))); do
+    state=$(scontrol show job -o "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
+    case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) echo "$state"; return 0 ;; esac
+    sleep 0.25
+  done
+  echo "STILL_${state:-UNKNOWN}"
+}
+submit() { sbatch --parsable --chdir "$WORK" "$@" | cut -d';' -f1; }
+
+expect_exit 0 "epoch 2/2" "local reference: 1 launcher, 4 ranks" -- \
+  "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --loggers.logs_dir "$WORK/local"
+REF=$(metric "$WORK/local/mlp/version_0/metrics.jsonl" fit val_loss)
+
+id=$(submit "$EXAMPLES/cpu-2x2.sbatch" "${args[@]}" --loggers.logs_dir "$WORK/a")
+state=$(wait_job "$id" 120)
+check "sbatch 2 nodes x 2 tasks (one task per rank): $state" test "$state" = COMPLETED
+check "shape (a) metrics equal the local 4-rank run" close_enough "$(metric "$WORK/a/mlp/version_0/metrics.jsonl" fit val_loss)" "$REF" 1e-6
+check "shape (a): rank 0 saw a 2-node, 4-rank plan" grep -q '"nnodes": 2' "$WORK/a/mlp/version_0/launch.json"
+check "shape (a): every rank logged" test -s "$WORK/a/mlp/version_0/rank-3.log"
+
+id=$(submit "$EXAMPLES/cpu-per-node.sbatch" "${args[@]}" --loggers.logs_dir "$WORK/b")
+state=$(wait_job "$id" 120)
+check "sbatch 2 nodes x 1 task + --nproc-per-node 2: $state" test "$state" = COMPLETED
+check "shape (b) metrics equal the local 4-rank run" close_enough "$(metric "$WORK/b/mlp/version_0/metrics.jsonl" fit val_loss)" "$REF" 1e-6
+
+slow=(--data.train_size 100000 --trainer.max_epochs 100)
+start=$(date +%s)
+id=$(submit "$EXAMPLES/cpu-per-node.sbatch" "${args[@]}" "${slow[@]}" --model.fail_step 30 --model.fail_rank 3 --loggers.logs_dir "$WORK/fail-b")
+state=$(wait_job "$id" 60)
+took=$(( $(date +%s) - start ))
+check "a failing rank ends the --nproc-per-node job ($state) within 30 s (took $took s)" test "$state" = FAILED -a "$took" -le 30
+check "the job output has bolt-launch's summary naming rank 3" grep -q "rank 3 (local rank 1, host .*) failed: exit code 1" "$WORK/bolt-$id.out"
+check "the summary shows the rank's error" grep -q "planned failure at step 30 on rank 3" "$WORK/bolt-$id.out"
+
+start=$(date +%s)
+id=$(submit "$EXAMPLES/cpu-2x2.sbatch" "${args[@]}" "${slow[@]}" --model.fail_step 30 --model.fail_rank 2 --loggers.logs_dir "$WORK/fail-a")
+state=$(wait_job "$id" 60)
+took=$(( $(date +%s) - start ))
+check "a failing rank under srun --kill-on-bad-exit=1 ends the job ($state) within 30 s (took $took s)" test "$state" = FAILED -a "$took" -le 30
+check "the job output names the failed rank's error" grep -q "planned failure at step 30 on rank 2" "$WORK/bolt-$id.out"
+
+id=$(submit "$EXAMPLES/misuse-no-srun.sbatch" "${args[@]}" --loggers.logs_dir "$WORK/misuse")
+state=$(wait_job "$id" 60)
+check "bolt-launch in a batch shell without srun fails ($state)" test "$state" = FAILED
+check "... saying to run under srun" grep -q "but in an salloc or sbatch shell, outside any srun step: run under srun" "$WORK/bolt-$id.out"
+
+# --print-plan inside a real step, with where each value came from.
+out=$(srun -N 2 --ntasks-per-node=2 --chdir "$WORK" "$LAUNCH" --print-plan 2>&1)
+check "srun --print-plan: 4 plans with Slurm sources" test "$(grep -c '"source":"slurm"' <<<"$out")" -eq 4
+check "srun --print-plan: master is the first node, from SLURM_STEP_NODELIST" grep -q '"master_addr":"n1".*"master_addr":"SLURM_STEP_NODELIST"' <<<"$out"
+finish
