@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A real Slurm cluster on this machine for Bolt's tests: slurmctld + two slurmd "nodes"
-# (n1, n2 on 127.0.10.1/.2, 2 CPUs each), munge authentication, no systemd needed.
+# (n1, n2 on 127.0.10.1/.2, 2 CPUs and 2 fake GPUs each), munge authentication, no systemd.
+# The fake GPUs are character devices (/dev/null's numbers) that gres/gpu hands out, so that
+# --gpus-per-task sets CUDA_VISIBLE_DEVICES as on a real GPU node; nothing runs on them.
 #   scripts/slurm-local.sh start|stop|status
 # State lives in $BOLT_SLURM_DIR (default /tmp/bolt-slurm). Daemons are stopped by the pids
 # this script wrote, never by name; /etc/hosts gets its entries back out on stop.
@@ -56,10 +58,12 @@ KillWait=5
 ReturnToService=2
 MinJobAge=300
 GresTypes=gpu
-NodeName=n1 NodeHostname=$HOST NodeAddr=127.0.10.1 Port=17001 CPUs=2 RealMemory=2000 State=UNKNOWN
-NodeName=n2 NodeHostname=$HOST NodeAddr=127.0.10.2 Port=17002 CPUs=2 RealMemory=2000 State=UNKNOWN
+NodeName=n1 NodeHostname=$HOST NodeAddr=127.0.10.1 Port=17001 CPUs=2 RealMemory=2000 Gres=gpu:2 State=UNKNOWN
+NodeName=n2 NodeHostname=$HOST NodeAddr=127.0.10.2 Port=17002 CPUs=2 RealMemory=2000 Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
+  for i in 0 1; do [[ -e /dev/bolt-fake-gpu$i ]] || mknod /dev/bolt-fake-gpu$i c 1 3; done
+  printf 'NodeName=n[1-2] Name=gpu File=/dev/bolt-fake-gpu[0-1]\n' > /etc/slurm/gres.conf
 }
 
 add_hosts() {

@@ -17,6 +17,7 @@ assert [r["epoch"] for r in rows] == [1, 2], rows
 assert all(keys <= set(r) for r in rows), rows
 assert rows[1]["train_loss"] < rows[0]["train_loss"], "loss did not fall"
 assert rows[1]["val_score"] > 0.6, rows
+assert 0 < rows[0]["launch_to_first_step_s"] < 30, rows[0]
 PY
 check "config.json is the resolved config" /usr/bin/python3 -c "
 import json,sys; c=json.load(open('$RUN/config.json'))
@@ -31,6 +32,11 @@ expect_exit 0 "validate: val_loss" "validate on the last weights" -- "$LAUNCH" -
 check "validate on last equals the last epoch's val_score" close_enough \
   "$(metric "$RUN/metrics.jsonl" validate val_score)" "$(metric "$RUN/metrics.jsonl" fit val_score)" 1e-6
 
+expect_exit 0 "test: test_loss" "fit with test_after_fit tests the best weights in the same run" -- \
+  "$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}" --trainer.max_epochs 1 --trainer.test_after_fit true
+check "test_after_fit appended a test row to the new run" /usr/bin/python3 -c "
+import json; rows=[json.loads(l) for l in open('$WORK/logs/fashion_cnn/version_1/metrics.jsonl')]
+assert [r.get('stage', 'fit') for r in rows] == ['fit', 'test'] and rows[1]['samples'] == 512, rows"
 expect_exit 0 '"max_epochs": 2' "--print-config shows the merge" -- "$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}" --print-config
 expect_exit 0 "fashion_cnn +\(plugin fashion_mnist\)" "--list shows what plugins register" -- "$WORKER" --list --plugin fashion_mnist
 expect_exit 0 "--model.lr" "--help shows the plugin's keys" -- "$WORKER" --help --config "$CFG"

@@ -125,7 +125,7 @@ TEST_CASE("Slurm step, one task per node + --nproc-per-node (shape b)", "[slurm]
                     Catch::Contains("--nnodes 3 but the Slurm step has 2 nodes (SLURM_STEP_NUM_NODES)"));
 }
 
-TEST_CASE("explicit flags beat Slurm; job-scoped variables and the submit host are fallbacks", "[slurm]") {
+TEST_CASE("explicit flags beat Slurm, job-scoped variables and the submit host are fallbacks", "[slurm]") {
   bolt::launch::LaunchOptions options;
   options.master_addr = "10.1.2.3";
   options.master_port = 4242;
