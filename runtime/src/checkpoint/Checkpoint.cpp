@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
@@ -42,7 +43,8 @@ class FileDescriptor {
 }  // namespace
 
 void save_checkpoint(const fs::path& path, torch::nn::Module& model,
-                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta) {
+                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
+                     const CheckpointTensors& extra) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -53,6 +55,11 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& model,
     archive.write("optimizer", optimizer_archive);
   }
   archive.write(kMetaKey, c10::IValue(meta.dump()));
+  if (!extra.empty()) {
+    torch::serialize::OutputArchive extra_archive;
+    for (const auto& [key, tensor] : extra) extra_archive.write(key, tensor);
+    archive.write("extra", extra_archive);
+  }
 
   const auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::error_code ec;
@@ -91,7 +98,7 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& model,
 }
 
 nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
-                               torch::optim::Optimizer* optimizer) {
+                               torch::optim::Optimizer* optimizer, CheckpointTensors* extra) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) fail(path, "no such file");
   torch::serialize::InputArchive archive;
@@ -110,14 +117,33 @@ nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
   } catch (const std::exception&) {
     fail(path, "its bolt_meta record is not valid JSON");
   }
+  // libtorch's Module::load replaces tensors without comparing shapes: check them ourselves.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& item : model.named_parameters()) shapes[item.key()] = item.value().sizes().vec();
+  for (const auto& item : model.named_buffers()) shapes[item.key()] = item.value().sizes().vec();
   try {
     torch::serialize::InputArchive model_archive;
     if (!archive.try_read("model", model_archive)) fail(path, "it holds no model state");
     model.load(model_archive);
+    auto check = [&](const std::string& name, const at::Tensor& tensor) {
+      const auto& expected = shapes.at(name);
+      if (tensor.sizes().vec() != expected) {
+        fail(path, fmt::format("it does not match this model: {} has shape {} in the checkpoint but {} in the model",
+                               name, fmt::join(tensor.sizes(), "x"), fmt::join(expected, "x")));
+      }
+    };
+    for (const auto& item : model.named_parameters()) check(item.key(), item.value());
+    for (const auto& item : model.named_buffers()) check(item.key(), item.value());
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optimizer_archive;
       if (!archive.try_read("optimizer", optimizer_archive)) fail(path, "it holds no optimizer state");
       optimizer->load(optimizer_archive);
+    }
+    if (extra != nullptr) {
+      torch::serialize::InputArchive extra_archive;
+      if (archive.try_read("extra", extra_archive)) {
+        for (auto& [key, tensor] : *extra) extra_archive.try_read(key, tensor);
+      }
     }
   } catch (const CheckpointError&) {
     throw;

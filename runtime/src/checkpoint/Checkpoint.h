@@ -3,6 +3,8 @@
 // atomically: temp file in the same directory, fsync, rename, fsync of the directory, so the
 // previous good file survives a crash mid-write.
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
@@ -10,12 +12,16 @@
 
 namespace bolt {
 
+// Tensors kept beside the model, e.g. RNG states ("rng_cpu").
+using CheckpointTensors = std::map<std::string, at::Tensor>;
+
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta);
+                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
+                     const CheckpointTensors& extra = {});
 
 // Loads into `model` (and `optimizer` when given); returns the meta record. Throws
 // CheckpointError naming the file when it is missing, corrupt, not Bolt's, or not this model's.
 nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                               torch::optim::Optimizer* optimizer);
+                               torch::optim::Optimizer* optimizer, CheckpointTensors* extra = nullptr);
 
 }  // namespace bolt

@@ -9,6 +9,7 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 #include <torch/version.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include "../checkpoint/Checkpoint.h"
 #include "../dist/Communicator.h"
@@ -103,6 +104,9 @@ void Trainer::declare_options(OptionSet& options) {
       .add_int("local_rank", 0, "rank on this node (LOCAL_RANK wins)", 0)
       .add_int("dist_timeout_s", 300, "rendezvous and collective timeout in seconds", 1)
       .add_float("bucket_cap_mb", 25.0, "gradient bucket size for the DDP allreduce", 0.001)
+      .add_string("resume", "",
+                  "fit from a checkpoint: auto (last.pt of the newest run of this name, if any) "
+                  "or a file; the run continues in that checkpoint's run directory")
       .add_bool("test_after_fit", false, "after fit, test the best weights in the same process")
       .add_string("ckpt_path", "",
                   "weights for validate/test: best, last (newest run of this name) or a file");
@@ -314,11 +318,32 @@ void Trainer::run(Stage stage) {
   }
 }
 
+namespace {
+// The checkpoint a fit resumes from: none, the newest last.pt of this run name (auto), or a file.
+fs::path resolve_resume(const Config& config, Loggers& loggers) {
+  const auto resume = config.get_string("resume");
+  if (resume.empty()) return {};
+  if (resume == "auto") {
+    const fs::path relative = fs::path("checkpoints") / "last.pt";
+    const auto dir = find_newest_version_with(loggers.logs_dir(), loggers.run_name(), relative);
+    return dir.empty() ? fs::path() : dir / relative;
+  }
+  if (!fs::is_regular_file(resume)) {
+    throw CheckpointError(fmt::format("trainer.resume {}: no such checkpoint file", resume));
+  }
+  return resume;
+}
+
+CheckpointTensors rng_state() { return {{"rng_cpu", at::detail::getDefaultCPUGenerator().get_state()}}; }
+}  // namespace
+
 void Trainer::fit() {
   auto& s = *state_;
   setup();
+  const auto resume_from = resolve_resume(s.config, s.loggers);
   const auto run_dir = agree_on_run_dir(s.comm.get(), s.env.rank, [&] {
-    return create_run_directory(s.loggers.logs_dir(), s.loggers.run_name());
+    auto dir = run_dir_of(resume_from);
+    return dir.empty() ? create_run_directory(s.loggers.logs_dir(), s.loggers.run_name()) : dir;
   });
   s.loggers.open_run_directory(run_dir);
   s.log->info("fit: run directory {}", run_dir.string());
@@ -333,6 +358,25 @@ void Trainer::fit() {
     s.reducer = std::make_unique<dist::BucketedGradientReducer>(s.model->parameters_to_update(),
                                                                 *s.comm, bucket_bytes);
   }
+  int64_t start_epoch = 0;
+  if (!resume_from.empty()) {
+    auto extra = rng_state();
+    const auto meta = load_checkpoint(resume_from, *s.model, s.optim.optimizer.get(), &extra);
+    if (!meta.contains("epoch") || !meta.contains("global_step")) {
+      throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
+                                        resume_from.string()));
+    }
+    start_epoch = meta["epoch"].get<int64_t>();
+    s.global_step = meta["global_step"].get<int64_t>();
+    s.best_val_score = meta.value("best_val_score", s.best_val_score);
+    for (int64_t e = 0; e < start_epoch && s.optim.scheduler; ++e) s.optim.scheduler->step();
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
+    generator.set_state(extra.at("rng_cpu"));
+    s.log->info("fit: resumed from {} after epoch {} (global step {})", resume_from.string(),
+                start_epoch, s.global_step);
+  } else if (s.config.get_string("resume") == "auto") {
+    s.log->info("fit: trainer.resume auto found no checkpoint of '{}': starting fresh", s.loggers.run_name());
+  }
   s.train_loader.emplace(s.data.train_dataloader());
   s.val_loader.emplace(s.data.val_dataloader());
   const int64_t max_epochs = s.config.get_int("max_epochs");
@@ -340,7 +384,7 @@ void Trainer::fit() {
               max_epochs, s.train_loader->num_samples(), s.val_loader->num_samples(),
               s.train_loader->num_batches(), s.device.str());
 
-  for (int64_t epoch = 0; epoch < max_epochs; ++epoch) {
+  for (int64_t epoch = start_epoch; epoch < max_epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     const double lr = current_lr(*s.optim.optimizer);
     const auto train = train_one_epoch(epoch);
@@ -370,14 +414,15 @@ void Trainer::fit() {
                 epoch + 1, max_epochs, train.at("loss"), train.at("score"), val.at("loss"),
                 val.at("score"), lr, epoch_seconds, samples_per_s);
 
+    const bool best = val.at("score") > s.best_val_score;
+    if (best) s.best_val_score = val.at("score");
     if (s.env.rank == 0) {
-      nlohmann::json meta = {{"epoch", epoch + 1}, {"global_step", s.global_step},
-                             {"val_score", val.at("score")}, {"max_epochs", max_epochs}};
-      save_checkpoint(run_dir / "checkpoints" / "last.pt", *s.model, s.optim.optimizer.get(), meta);
-      if (val.at("score") > s.best_val_score) {
-        s.best_val_score = val.at("score");
-        save_checkpoint(run_dir / "checkpoints" / "best.pt", *s.model, s.optim.optimizer.get(), meta);
-      }
+      const nlohmann::json meta = {{"epoch", epoch + 1}, {"global_step", s.global_step},
+                                   {"val_score", val.at("score")}, {"best_val_score", s.best_val_score},
+                                   {"max_epochs", max_epochs}, {"world_size", s.env.world_size}};
+      const auto extra = rng_state();
+      save_checkpoint(run_dir / "checkpoints" / "last.pt", *s.model, s.optim.optimizer.get(), meta, extra);
+      if (best) save_checkpoint(run_dir / "checkpoints" / "best.pt", *s.model, s.optim.optimizer.get(), meta, extra);
     }
   }
   s.log->info("fit: done, best val_score {:.4f}, checkpoints in {}", s.best_val_score,
