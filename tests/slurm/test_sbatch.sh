@@ -5,14 +5,7 @@ source "$(dirname "$0")/../e2e/lib.sh"
 EXAMPLES=$SRC/scripts/slurm
 if ! scontrol ping >/dev/null 2>&1; then
   fail "the local Slurm cluster is not reachable (start it with scripts/slurm-local.sh start)"
-  # Fake GPUs: with --gpus-per-task=1 each task sees one GPU, so every rank binds cuda:0.
-out=$(srun -N 1 -n 2 --gpus-per-task=1 --chdir "$WORK" bash -c 'echo "visible=$CUDA_VISIBLE_DEVICES"; '"$LAUNCH"' --print-plan' 2>&1)
-check "--gpus-per-task=1: Slurm gives each task its own GPU" test "$(grep -c '^visible=[0-9]$' <<<"$out")" -eq 2
-check "--gpus-per-task=1: both ranks bind cuda:0, never an invalid ordinal" test "$(grep -c '"device":"cuda:0"' <<<"$out")" -eq 2
-out=$(srun -N 1 -n 1 --gpus-per-task=2 --chdir "$WORK" "$LAUNCH" --nproc-per-node auto --print-plan 2>&1)
-check "--gpus-per-task=2 with --nproc-per-node auto: 2 ranks on cuda:0 and cuda:1" \
-  test "$(grep -c '"device":"cuda:[01]"' <<<"$out")" -eq 2 -a "$(grep -c '"world_size":2' <<<"$out")" -eq 2
-finish
+  finish
   exit 1
 fi
 export BOLT_HOME=$SRC
