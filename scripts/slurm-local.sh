@@ -101,6 +101,8 @@ nodes_idle() { [[ $(sinfo -h -N -o '%t' | grep -cE '^idle') -eq ${#NODES[@]} ]];
 
 start() {
   mkdir -p "$DIR"
+  # A cluster left running (an interrupted test run) is replaced, not doubled.
+  [[ -f $DIR/slurmctld.pid ]] && stop >/dev/null
   install_packages
   write_config
   add_hosts
