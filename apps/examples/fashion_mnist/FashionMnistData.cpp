@@ -33,18 +33,20 @@ namespace {
 class NormalizedImages : public bolt::Dataset {
  public:
   NormalizedImages(at::Tensor images, at::Tensor labels, double mean, double std)
-      : images_(std::move(images)), labels_(std::move(labels)), offset_(mean * 255.0), scale_(1.0 / (std * 255.0)) {}
+      : images_(std::move(images)), labels_(std::move(labels)), mean_(mean), std_(std) {}
   int64_t size() const override { return images_.size(0); }
   bolt::Batch get_batch(const std::vector<int64_t>& indices) const override {
     const auto index = at::from_blob(const_cast<int64_t*>(indices.data()),
                                      {static_cast<int64_t>(indices.size())}, at::kLong);
-    auto inputs = images_.index_select(0, index).to(at::kFloat).sub_(offset_).mul_(scale_);
+    // The same arithmetic as torchvision-style (x / 255 - mean) / std in Python, so that runs
+    // match a PyTorch reference value for value.
+    auto inputs = images_.index_select(0, index).to(at::kFloat).div_(255.0).sub_(mean_).div_(std_);
     return {inputs, labels_.index_select(0, index)};
   }
 
  private:
   at::Tensor images_, labels_;
-  double offset_, scale_;
+  double mean_, std_;
 };
 }  // namespace
 

@@ -115,8 +115,6 @@ std::string choose(const std::optional<std::string>& given, const nlohmann::json
 
 }  // namespace
 
-std::vector<std::string> config_sections() { return kSections; }
-
 nlohmann::json read_config_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) {

@@ -28,7 +28,4 @@ nlohmann::json read_config_file(const std::string& path);
 WorkerInvocation parse_worker_command_line(const std::vector<std::string>& args,
                                            PluginLoader& loader);
 
-// The sections every run has, with the chosen model/data module's keys (for --help, --list).
-std::vector<std::string> config_sections();
-
 }  // namespace bolt
