@@ -22,6 +22,21 @@ PY
 check "config.json is the resolved config" /usr/bin/python3 -c "
 import json,sys; c=json.load(open('$RUN/config.json'))
 assert c['data']['limit_train']==2048 and c['trainer']['max_epochs']==2 and c['model']['name']=='fashion_cnn' and c['model']['lr']==0.02"
+check "TensorBoard events: every record's CRCs check out; epoch scalars equal metrics.jsonl" /usr/bin/python3 - "$RUN" "$SRC/tests/e2e/tfevents.py" <<'PY'
+import glob, json, subprocess, sys
+run, reader = sys.argv[1], sys.argv[2]
+files = glob.glob(run + "/events.out.tfevents.*")
+assert len(files) == 1, files
+scalars = [json.loads(l) for l in subprocess.check_output(["/usr/bin/python3", reader, files[0]]).decode().splitlines()]
+rows = [json.loads(l) for l in open(run + "/metrics.jsonl")]
+for row in rows:
+    for tag, key in (("train/loss", "train_loss"), ("train/score", "train_score"), ("val/loss", "val_loss"),
+                     ("val/score", "val_score"), ("lr", "lr"), ("samples_per_s", "train_samples_per_s")):
+        found = [s["value"] for s in scalars if s["tag"] == tag and s["step"] == row["epoch"]]
+        assert len(found) == 1 and abs(found[0] - row[key]) <= 1e-6 * max(1, abs(row[key])), (tag, found, row)
+steps = sorted(s["step"] for s in scalars if s["tag"] == "train/loss_step")
+assert steps == [50, 100, 150, 200, 250], steps  # every trainer.log_every_n_steps of 2 x 128 steps
+PY
 check "the log uses the seed's format" grep -Eq '^[0-9-]{10} [0-9:]{8},[0-9]{3} \| INFO  \| bolt.trainer - epoch 1/2' "$RUN/bolt.log"
 
 expect_exit 0 "test: test_loss .* test_score" "test on the best weights" -- "$LAUNCH" --device cpu -- test --config "$CFG" "${args[@]}" --trainer.ckpt_path best

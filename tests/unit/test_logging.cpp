@@ -25,3 +25,12 @@ TEST_CASE("log lines render Python logging formats", "[logging]") {
                          std::regex(R"(   ERROR:m\n)")));
   CHECK_THROWS_AS(bolt::PythonLogFormatter("%(funcName)s", ""), bolt::ConfigError);
 }
+
+#include "logging/EventWriter.h"
+
+TEST_CASE("CRC-32C of TensorBoard records matches the standard check value", "[logging]") {
+  const std::string check = "123456789";
+  CHECK(bolt::crc32c(check.data(), check.size()) == 0xE3069283u);
+  const uint32_t crc = 0xE3069283u;
+  CHECK(bolt::masked_crc32c(check.data(), check.size()) == ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+}

@@ -5,6 +5,7 @@
 #include "bolt/Export.h"
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@
 
 namespace bolt {
 
+class EventWriter;
+
 class BOLT_API Loggers {
  public:
   Loggers(const Config& config, int64_t rank);
@@ -28,7 +31,10 @@ class BOLT_API Loggers {
   std::shared_ptr<spdlog::logger> root_logger();
   std::shared_ptr<spdlog::logger> child_logger(const std::string& name);
   Tracker configure_tracker() const;
-  // Later: configure_progressbar(), configure_writer() (TensorBoard) hook in here.
+  // Rank 0, loggers.tensorboard: scalars into the run directory's TensorBoard event file.
+  bool has_writer() const { return writer_ != nullptr; }
+  void log_scalars(const std::map<std::string, double>& values, int64_t step);
+  // Later: configure_progressbar() hooks in here.
 
   // What open_run_directory() records (rank 0): config.json and launch.json.
   void set_run_record(nlohmann::json config, nlohmann::json launch);
@@ -56,6 +62,7 @@ class BOLT_API Loggers {
   std::vector<std::shared_ptr<spdlog::logger>> loggers_;
   std::ofstream metrics_;
   nlohmann::json run_config_, run_launch_;
+  std::unique_ptr<EventWriter> writer_;
 };
 
 // Finds the next free version_<n> under <logs_dir>/<name> and creates it.

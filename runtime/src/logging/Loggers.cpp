@@ -6,6 +6,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "EventWriter.h"
 #include "PythonLogFormatter.h"
 #include "bolt/Error.h"
 
@@ -21,6 +22,7 @@ void Loggers::declare_options(OptionSet& options) {
       .add_string("datefmt", "", "strftime format of %(asctime)s (default: Python's)")
       .add_string_list("tracker_keys", {"loss", "score"}, "step outputs reduced per epoch")
       .add_string("tracker_reduction", "mean", "how step outputs reduce per epoch", {"mean", "sum"})
+      .add_bool("tensorboard", true, "write TensorBoard scalars (events.out.tfevents.*) into the run directory")
       .add_string("level", "info", "lowest level logged",
                   {"trace", "debug", "info", "warning", "error"});
 }
@@ -90,6 +92,7 @@ void Loggers::open_run_directory(const fs::path& dir) {
       write_json("config.json", run_config_);
       write_json("launch.json", run_launch_);
     }
+    if (config_.get_bool("tensorboard")) writer_ = std::make_unique<EventWriter>(dir);
   }
 }
 
@@ -103,6 +106,12 @@ void Loggers::log_metrics(const nlohmann::json& row) {
   }
   metrics_ << row.dump() << '\n';
   metrics_.flush();
+  if (writer_) writer_->flush();
+}
+
+void Loggers::log_scalars(const std::map<std::string, double>& values, int64_t step) {
+  if (!writer_) return;
+  for (const auto& [tag, value] : values) writer_->add_scalar(tag, value, step);
 }
 
 void Loggers::write_json(const std::string& file_name, const nlohmann::json& value) const {

@@ -268,6 +268,9 @@ EpochMetrics Trainer::train_one_epoch(int64_t epoch) {
     s.optim.optimizer->step();
     training_step_end(batch_idx, batch, out);
     ++s.global_step;
+    if (s.loggers.has_writer() && s.global_step % every == 0) {
+      s.loggers.log_scalars({{"train/loss_step", out.loss.item<double>()}}, s.global_step);
+    }
     if (verbose && batch_idx % every == 0) {
       s.log->info("epoch {} step {}/{} loss {:.4f}", epoch + 1, batch_idx + 1,
                   loader.num_batches(), out.loss.item<double>());
@@ -408,6 +411,10 @@ void Trainer::fit() {
       row["launch_to_first_step_s"] = *s.launch_to_first_step_s;
       s.launch_to_first_step_s.reset();
     }
+    s.loggers.log_scalars({{"train/loss", train.at("loss")}, {"train/score", train.at("score")},
+                           {"val/loss", val.at("loss")}, {"val/score", val.at("score")},
+                           {"lr", lr}, {"samples_per_s", samples_per_s}},
+                          epoch + 1);
     s.loggers.log_metrics(row);
     s.log->info("epoch {}/{} | train loss {:.4f} score {:.4f} | val loss {:.4f} score {:.4f} | "
                 "lr {:.5g} | {:.1f} s, {:.0f} samples/s",
