@@ -3,18 +3,10 @@
 #include <map>
 
 #include "bolt/Error.h"
+#include "test_support.h"
 #include "bolt/WorkerEnvironment.h"
 #include "bolt/launch/LaunchPlan.h"
 
-namespace {
-auto lookup_in(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-}  // namespace
 
 TEST_CASE("worker environment: torchrun names, Open MPI fallback, defaults", "[env]") {
   auto env = bolt::WorkerEnvironment::from(lookup_in({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"},

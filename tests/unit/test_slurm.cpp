@@ -5,6 +5,7 @@
 #include <set>
 
 #include "bolt/Error.h"
+#include "test_support.h"
 #include "bolt/launch/LaunchPlan.h"
 #include "bolt/slurm/Hostlist.h"
 #include "bolt/slurm/SlurmEnvironment.h"
@@ -25,13 +26,6 @@ std::map<std::string, std::string> fixture(const std::string& name) {
     if (eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
   }
   return vars;
-}
-bolt::launch::EnvLookup lookup_in(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
 }
 }  // namespace
 

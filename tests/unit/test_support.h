@@ -3,6 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 
 // A temporary directory removed at the end of the test.
@@ -21,3 +24,13 @@ struct TempDir {
     return (path / name).string();
   }
 };
+
+// An environment lookup over a fixed set of variables.
+inline std::function<std::optional<std::string>(const std::string&)> lookup_in(
+    std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
