@@ -52,6 +52,15 @@ expect_exit 0 "test: test_loss" "fit with test_after_fit tests the best weights 
 check "test_after_fit appended a test row to the new run" /usr/bin/python3 -c "
 import json; rows=[json.loads(l) for l in open('$WORK/logs/fashion_cnn/version_1/metrics.jsonl')]
 assert [r.get('stage', 'fit') for r in rows] == ['fit', 'test'] and rows[1]['samples'] == 512, rows"
+out=$("$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}" --trainer.max_epochs 1 2>&1)
+lines=$(grep -c "^progress: epoch 1/1 | " <<<"$out")
+check "progress without a TTY: $lines plain lines for 1 epoch (5..12)" test "$lines" -ge 5 -a "$lines" -le 12
+check "progress reaches 100 %" grep -q "^progress: epoch 1/1 | 128/128 100%" <<<"$out"
+tty_out=$(script -qfc "'$LAUNCH' --device cpu -- fit --config '$CFG' ${args[*]} --trainer.max_epochs 1" /dev/null < /dev/null)
+check "progress on a TTY redraws one line in place (carriage returns, no progress: lines)" \
+  bash -c '[[ $(tr "\r" "\n" <<<"$1" | grep -c "^\[#* *\] epoch 1/1") -ge 2 && $(grep -c "^progress:" <<<"$1") -eq 0 ]]' _ "$tty_out"
+out=$("$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}" --trainer.max_epochs 1 --loggers.progress false 2>&1)
+check "--loggers.progress false silences it" test "$(grep -c "progress:" <<<"$out")" -eq 0
 expect_exit 0 '"max_epochs": 2' "--print-config shows the merge" -- "$LAUNCH" --device cpu -- fit --config "$CFG" "${args[@]}" --print-config
 expect_exit 0 "fashion_cnn +\(plugin fashion_mnist\)" "--list shows what plugins register" -- "$WORKER" --list --plugin fashion_mnist
 expect_exit 0 "--model.lr" "--help shows the plugin's keys" -- "$WORKER" --help --config "$CFG"

@@ -19,6 +19,7 @@
 namespace bolt {
 
 class EventWriter;
+class ProgressBar;
 
 class BOLT_API Loggers {
  public:
@@ -34,7 +35,8 @@ class BOLT_API Loggers {
   // Rank 0, loggers.tensorboard: scalars into the run directory's TensorBoard event file.
   bool has_writer() const { return writer_ != nullptr; }
   void log_scalars(const std::map<std::string, double>& values, int64_t step);
-  // Later: configure_progressbar() hooks in here.
+  // Rank 0, loggers.progress: a live bar on a terminal, a line per 10 % of an epoch elsewhere.
+  ProgressBar configure_progressbar() const;
 
   // What open_run_directory() records (rank 0): config.json and launch.json.
   void set_run_record(nlohmann::json config, nlohmann::json launch);

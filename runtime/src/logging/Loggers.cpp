@@ -6,7 +6,10 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <unistd.h>
+
 #include "EventWriter.h"
+#include "ProgressBar.h"
 #include "PythonLogFormatter.h"
 #include "bolt/Error.h"
 
@@ -22,6 +25,7 @@ void Loggers::declare_options(OptionSet& options) {
       .add_string("datefmt", "", "strftime format of %(asctime)s (default: Python's)")
       .add_string_list("tracker_keys", {"loss", "score"}, "step outputs reduced per epoch")
       .add_string("tracker_reduction", "mean", "how step outputs reduce per epoch", {"mean", "sum"})
+      .add_bool("progress", true, "show training progress on rank 0 (live on a terminal, every 10 % otherwise)")
       .add_bool("tensorboard", true, "write TensorBoard scalars (events.out.tfevents.*) into the run directory")
       .add_string("level", "info", "lowest level logged",
                   {"trace", "debug", "info", "warning", "error"});
@@ -55,6 +59,10 @@ std::shared_ptr<spdlog::logger> Loggers::root_logger() { return make_logger("bol
 
 std::shared_ptr<spdlog::logger> Loggers::child_logger(const std::string& name) {
   return make_logger("bolt." + name);
+}
+
+ProgressBar Loggers::configure_progressbar() const {
+  return ProgressBar(rank_ == 0 && config_.get_bool("progress"), ::isatty(STDOUT_FILENO) == 1, stdout);
 }
 
 Tracker Loggers::configure_tracker() const {

@@ -14,6 +14,7 @@
 #include "../checkpoint/Checkpoint.h"
 #include "../dist/Communicator.h"
 #include "../dist/GradientReducer.h"
+#include "../logging/ProgressBar.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -253,6 +254,8 @@ EpochMetrics Trainer::train_one_epoch(int64_t epoch) {
   s.model->train();
   s.tracker.reset();
   loader.start_epoch(epoch);
+  auto progress = s.loggers.configure_progressbar();
+  progress.start(epoch, s.config.get_int("max_epochs"), loader.num_batches());
   int64_t batch_idx = 0;
   while (auto host_batch = loader.next()) {
     if (s.global_step == 0 && s.env.launch_time > 0) {
@@ -271,12 +274,14 @@ EpochMetrics Trainer::train_one_epoch(int64_t epoch) {
     if (s.loggers.has_writer() && s.global_step % every == 0) {
       s.loggers.log_scalars({{"train/loss_step", out.loss.item<double>()}}, s.global_step);
     }
+    if (progress.due(batch_idx + 1)) progress.update(batch_idx + 1, out.loss.item<double>());
     if (verbose && batch_idx % every == 0) {
       s.log->info("epoch {} step {}/{} loss {:.4f}", epoch + 1, batch_idx + 1,
                   loader.num_batches(), out.loss.item<double>());
     }
     ++batch_idx;
   }
+  progress.finish();
   return training_epoch_end();
 }
 
