@@ -50,6 +50,10 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   app.add_option("--term-timeout", options.term_timeout_s,
                  "seconds between SIGTERM and SIGKILL when stopping ranks")
       ->envname("BOLT_TERM_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--max-restarts", options.max_restarts,
+                 "after a rank fails, restart all local ranks up to N times (BOLT_RESTART_COUNT "
+                 "tells them; a fit resumes from its last.pt); single node only")
+      ->envname("BOLT_MAX_RESTARTS")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--run-id", options.run_id, "job id passed to workers (default: generated)")
       ->envname("BOLT_RUN_ID");
   app.add_flag("--print-plan", options.print_plan,

@@ -20,7 +20,7 @@
 namespace bolt::launch {
 
 std::map<std::string, std::string> LaunchPlan::worker_env(const RankPlan& rank) const {
-  return {{"RANK", std::to_string(rank.rank)},
+  std::map<std::string, std::string> env{{"RANK", std::to_string(rank.rank)},
           {"WORLD_SIZE", std::to_string(world_size)},
           {"LOCAL_RANK", std::to_string(rank.local_rank)},
           {"LOCAL_WORLD_SIZE", std::to_string(local_world_size)},
@@ -32,6 +32,8 @@ std::map<std::string, std::string> LaunchPlan::worker_env(const RankPlan& rank) 
           {"BOLT_RESTART_COUNT", std::to_string(restart_count)},
           {"BOLT_DEVICE", rank.device},
           {"BOLT_LAUNCH_TIME", fmt::format("{:.6f}", launch_time)}};
+  if (!slurm_job_id.empty()) env["BOLT_SLURM_JOB_ID"] = slurm_job_id;
+  return env;
 }
 
 nlohmann::ordered_json LaunchPlan::to_json(const RankPlan& rank) const {
@@ -171,6 +173,7 @@ LaunchPlan resolve_slurm_plan(const LaunchOptions& options, const slurm::SlurmEn
     plan.sources["run_id"] = "SLURM_JOB_ID";
   }
   plan.restart_count = slurm.restart_count;
+  plan.slurm_job_id = slurm.job_id;
   const int gpus = visible_gpu_count(env);
   if (options.nproc_per_node) {
     // Shape (b): one task per node spawns that node's ranks.

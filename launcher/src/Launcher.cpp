@@ -61,7 +61,14 @@ int run_launcher(int argc, char** argv) {
                              "set OMP_NUM_THREADS to override\n",
                              threads, plan.local_world_size, cores);
   }
-  if (plan.exec_in_place) exec_worker(plan, worker, options->worker_args, extra_env);
+  if (options->max_restarts > 0 && plan.nnodes > 1) {
+    throw UsageError(fmt::format(
+        "--max-restarts restarts the ranks of one node, but this job has {} nodes: a restart "
+        "would need every node's launcher to agree (under Slurm, requeue the job instead)", plan.nnodes));
+  }
+  if (plan.exec_in_place && options->max_restarts == 0) {
+    exec_worker(plan, worker, options->worker_args, extra_env);
+  }
 
   if (plan.node_rank == 0) check_port_free(plan.master_addr, static_cast<int>(plan.master_port));
   if (!options->log_dir.empty()) {
@@ -75,6 +82,8 @@ int run_launcher(int argc, char** argv) {
   supervisor.log_dir = options->log_dir;
   supervisor.term_timeout_s = options->term_timeout_s;
   supervisor.extra_env = extra_env;
+  supervisor.max_restarts = options->max_restarts;
+  supervisor.repick_port = plan.source != "slurm" && (options->standalone || options->master_port == 0);
   return supervise(plan, supervisor);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -84,10 +85,23 @@ class Supervisor {
 
   int run() {
     block_signals();
-    for (const auto& rank : plan_.ranks) start(rank);
-    loop();
+    int code = 0;
+    for (int restart = 0;; ++restart) {
+      restart_ = restart;
+      for (const auto& rank : plan_.ranks) start(rank);
+      loop();
+      code = report();
+      const bool failed = code != 0 && code != kStoppedForRequeueExitCode && !interrupted_by_;
+      if (!failed || restart >= options_.max_restarts) break;
+      if (options_.repick_port) plan_.master_port = pick_free_port();
+      std::cerr << fmt::format("bolt-launch: restarting all {} ranks (restart {} of {}, "
+                               "BOLT_RESTART_COUNT={}); they resume from last.pt\n",
+                               plan_.ranks.size(), restart + 1, options_.max_restarts,
+                               plan_.restart_count + restart + 1);
+      reset();
+    }
     restore_signals();
-    return report();
+    return code;
   }
 
  private:
@@ -101,6 +115,14 @@ class Supervisor {
     }
     signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signal_fd_ < 0) throw EnvironmentError(fmt::format("signalfd: {}", std::strerror(errno)));
+  }
+
+  void reset() {
+    workers_.clear();
+    streams_.clear();
+    stopping_ = killed_ = false;
+    drain_deadline_.reset();
+    first_failure_.reset();
   }
 
   void restore_signals() {
@@ -127,6 +149,7 @@ class Supervisor {
     }
     auto env = plan_.worker_env(rank);
     env.insert(options_.extra_env.begin(), options_.extra_env.end());
+    env["BOLT_RESTART_COUNT"] = std::to_string(plan_.restart_count + restart_);
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) throw EnvironmentError(fmt::format("fork: {}", std::strerror(errno)));
@@ -189,7 +212,8 @@ class Supervisor {
         if (w.pid != pid) continue;
         w.running = false;
         w.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        if (w.exit_code == 0) continue;
+        // A rank stopped for requeue is not a failure; its peers stop at the same step.
+        if (w.exit_code == 0 || w.exit_code == kStoppedForRequeueExitCode) continue;
         // The first failure reported is the first root cause: ranks that died of a peer's
         // death (exit 3) or of our stop signals only stand in until a cause shows up.
         const bool cause = is_root_cause(w);
@@ -203,6 +227,7 @@ class Supervisor {
 
   bool is_root_cause(const Worker& w) const {
     if (w.exit_code == bolt::PeerFailureError::kExitCode) return false;
+    if (w.exit_code == kStoppedForRequeueExitCode) return false;
     if (w.stopped_by_us && (w.exit_code == -SIGTERM || (killed_ && w.exit_code == -SIGKILL))) return false;
     if (interrupted_by_ && w.exit_code == -*interrupted_by_) return false;
     return true;
@@ -330,6 +355,15 @@ class Supervisor {
 
   int report() {
     if (interrupted_by_ && first_failure_ && !is_root_cause(workers_[*first_failure_])) first_failure_.reset();
+    const bool all_stopped_for_requeue = std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) {
+      return w.exit_code == kStoppedForRequeueExitCode;
+    });
+    if (!first_failure_ && all_stopped_for_requeue) {
+      std::cerr << fmt::format("bolt-launch: all {} ranks stopped at a checkpoint for requeue "
+                               "(exit {}); the next run resumes from last.pt\n",
+                               workers_.size(), kStoppedForRequeueExitCode);
+      return kStoppedForRequeueExitCode;
+    }
     if (!first_failure_ && !interrupted_by_) return 0;
     std::string table = fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", "rank", "local", "host", "pid", "status");
     for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -366,8 +400,9 @@ class Supervisor {
     return code;
   }
 
-  const LaunchPlan& plan_;
+  LaunchPlan plan_;  // a copy: a restart may move it to a new port
   const SupervisorOptions& options_;
+  int restart_ = 0;
   std::string host_;
   sigset_t old_mask_{};
   int signal_fd_ = -1;

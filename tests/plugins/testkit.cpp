@@ -55,7 +55,9 @@ class Mlp : public bolt::Module {
         .add_int("hidden", 32, "hidden units", 1)
         .add_float("lr", 0.05, "SGD learning rate", 0.0)
         .add_float("momentum", 0.9, "SGD momentum", 0.0)
-        .add_int("fail_step", -1, "global step at which fail_rank fails (-1: never)")
+        .add_int("fail_step", -1,
+                 "training step (counted in this process) at which fail_rank fails, in the first "
+                 "attempt only (BOLT_RESTART_COUNT unset or 0); -1: never")
         .add_int("fail_rank", 1, "rank that fails", 0)
         .add_string("fail_mode", "throw", "how it fails", {"throw", "sigkill"})
         .add_int("step_sleep_ms", 0, "sleep in every training forward (slow runs for signal tests)", 0);
@@ -87,6 +89,8 @@ class Mlp : public bolt::Module {
     }
     const char* rank = std::getenv("RANK");
     const int64_t my_rank = rank ? std::atoll(rank) : 0;
+    const char* restarts = std::getenv("BOLT_RESTART_COUNT");
+    if (restarts && std::atoll(restarts) > 0) return;
     if (step_++ != config_.get_int("fail_step") || my_rank != config_.get_int("fail_rank")) return;
     if (config_.get_string("fail_mode") == "sigkill") ::kill(::getpid(), SIGKILL);
     throw std::runtime_error("testkit: planned failure at step " + std::to_string(step_ - 1) +

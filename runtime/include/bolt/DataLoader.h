@@ -32,8 +32,9 @@ class BOLT_API DataLoader {
   int64_t num_samples() const;
   const DataLoaderOptions& options() const { return options_; }
 
-  // Starts an epoch; the previous epoch's stream (and its threads) ends.
-  void start_epoch(int64_t epoch);
+  // Starts an epoch; the previous epoch's stream (and its threads) ends. `skip_batches` > 0
+  // resumes it mid-way: the first batch is the one after those (same order as a full epoch).
+  void start_epoch(int64_t epoch, int64_t skip_batches = 0);
   // The next batch of the current epoch, or nothing at its end.
   std::optional<Batch> next();
 

@@ -59,4 +59,8 @@ class BOLT_API PeerFailureError : public DistributedError {
   int exit_code() const override { return kExitCode; }
 };
 
+// Not an error: every rank checkpointed at the same step and stopped because the requeue
+// signal came (preemption, time limit). EX_TEMPFAIL: run again and it resumes.
+inline constexpr int kStoppedForRequeueExitCode = 75;
+
 }  // namespace bolt

@@ -48,6 +48,9 @@ class BOLT_API Loggers {
 
   // Rank 0 appends one JSON object to metrics.jsonl and flushes it.
   void log_metrics(const nlohmann::json& row);
+  // A resumed fit forgets the fit rows (those with an "epoch") after `epoch`: they belong to
+  // the interrupted attempt and are about to be written again. Rank 0; atomic rewrite.
+  void drop_metrics_after_epoch(int64_t epoch);
   // Rank 0 writes a JSON document into the run directory.
   void write_json(const std::string& file_name, const nlohmann::json& value) const;
 
@@ -74,5 +77,9 @@ std::filesystem::path create_run_directory(const std::filesystem::path& logs_dir
 std::filesystem::path find_newest_version_with(const std::filesystem::path& logs_dir,
                                                const std::string& name,
                                                const std::filesystem::path& relative);
+// The newest version_<n> under <logs_dir>/<name> whose launch.json has this run_id, if any:
+// where a restarted or requeued job continues.
+std::filesystem::path find_version_of_run(const std::filesystem::path& logs_dir,
+                                          const std::string& name, const std::string& run_id);
 
 }  // namespace bolt

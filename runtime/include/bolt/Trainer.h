@@ -4,7 +4,9 @@
 #include "bolt/Export.h"
 #include <cstdint>
 #include <map>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <c10/core/Device.h>
@@ -43,7 +45,8 @@ class BOLT_API Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   // device, max_epochs, verbose, seed, distributed, use_slurm, dist_backend, master_addr,
-  // master_port, world_size, rank, local_rank, dist_timeout_s, bucket_cap_mb, ckpt_path.
+  // master_port, world_size, rank, local_rank, dist_timeout_s, bucket_cap_mb, resume,
+  // checkpoint_every_n_steps, requeue_signal, test_after_fit, ckpt_path.
   static void declare_options(OptionSet& options);
 
   void fit();
@@ -54,6 +57,8 @@ class BOLT_API Trainer {
   void destroy();
 
   int64_t get_rank() const;
+  // After fit(): whether the requeue signal stopped it at a checkpoint before max_epochs.
+  bool stopped_for_requeue() const;
   int64_t world_size() const;
   const c10::Device& device() const;
 
@@ -84,7 +89,13 @@ class BOLT_API Trainer {
   std::unique_ptr<State> state_;
   void setup();
   EpochMetrics evaluate(Stage stage, DataLoader& loader);
-  EpochMetrics train_one_epoch(int64_t epoch);
+  // Nothing when the ranks agreed to stop for a requeue (last.pt is written by then).
+  std::optional<EpochMetrics> train_one_epoch(int64_t epoch);
+  // last.pt (and best.pt when `best`) after `epoch` full epochs and `epoch_step` more steps.
+  void save_checkpoints(int64_t epoch, int64_t epoch_step, std::optional<double> val_score, bool best);
+  // Loads a fit checkpoint; returns the epoch to continue (resume_epoch_step says where in it).
+  int64_t resume_from(const std::filesystem::path& checkpoint);
+  void stop_for_requeue(int64_t epoch, int64_t epoch_step);
   EpochMetrics evaluate_checkpoint(Stage stage);
   EpochMetrics run_test_stage(Stage stage);
 };

@@ -22,6 +22,7 @@ struct BOLT_API WorkerEnvironment {
   std::string device;  // empty: not set by the launcher
   std::string run_id;
   int64_t restart_count = 0;
+  std::string slurm_job_id;  // BOLT_SLURM_JOB_ID: the job to requeue on the requeue signal
   double launch_time = 0;  // BOLT_LAUNCH_TIME: Unix time the launcher started (0: unknown)
   std::string source;  // "torchrun", "openmpi" or "default"
 

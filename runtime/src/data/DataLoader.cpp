@@ -1,5 +1,6 @@
 #include "bolt/DataLoader.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -12,11 +13,13 @@ namespace bolt {
 // threads build up to 2 × num_workers batches ahead and the consumer takes them in order.
 class BatchStream {
  public:
-  BatchStream(const Dataset& dataset, std::vector<int64_t> indices, const DataLoaderOptions& options)
+  BatchStream(const Dataset& dataset, std::vector<int64_t> indices, const DataLoaderOptions& options,
+              int64_t skip_batches)
       : dataset_(dataset), indices_(std::move(indices)), options_(options) {
     const auto n = static_cast<int64_t>(indices_.size());
     num_batches_ = options_.drop_last ? n / options_.batch_size
                                       : (n + options_.batch_size - 1) / options_.batch_size;
+    consumed_ = next_to_build_ = taken_ = std::clamp<int64_t>(skip_batches, 0, num_batches_);
     const int64_t lookahead = 2 * options_.num_workers;
     for (int64_t w = 0; w < options_.num_workers; ++w) {
       workers_.emplace_back([this, lookahead] { work(lookahead); });
@@ -117,9 +120,9 @@ int64_t DataLoader::num_batches() const {
                             : (n + options_.batch_size - 1) / options_.batch_size;
 }
 
-void DataLoader::start_epoch(int64_t epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t skip_batches) {
   stream_.reset();
-  stream_ = std::make_unique<BatchStream>(*dataset_, sampler_->indices(epoch), options_);
+  stream_ = std::make_unique<BatchStream>(*dataset_, sampler_->indices(epoch), options_, skip_batches);
 }
 
 std::optional<Batch> DataLoader::next() {

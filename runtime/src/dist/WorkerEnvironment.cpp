@@ -72,6 +72,7 @@ WorkerEnvironment WorkerEnvironment::from(const Lookup& lookup) {
   }
   if (auto device = lookup("BOLT_DEVICE")) env.device = *device;
   if (auto id = lookup("BOLT_RUN_ID")) env.run_id = *id;
+  if (auto job = lookup("BOLT_SLURM_JOB_ID")) env.slurm_job_id = *job;
   read("BOLT_RESTART_COUNT", env.restart_count, 0);
   if (auto launched = lookup("BOLT_LAUNCH_TIME")) env.launch_time = std::atof(launched->c_str());
 

@@ -117,6 +117,34 @@ void Loggers::log_metrics(const nlohmann::json& row) {
   if (writer_) writer_->flush();
 }
 
+void Loggers::drop_metrics_after_epoch(int64_t epoch) {
+  if (rank_ != 0 || run_dir_.empty()) return;
+  const auto path = run_dir_ / "metrics.jsonl";
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept, line;
+  bool dropped = false;
+  while (std::getline(in, line)) {
+    const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (row.is_object() && row.contains("epoch") && !row.contains("stage") &&
+        row["epoch"].is_number_integer() && row["epoch"].get<int64_t>() > epoch) {
+      dropped = true;
+      continue;
+    }
+    kept += line + '\n';
+  }
+  in.close();
+  if (!dropped) return;
+  metrics_.close();
+  const auto temp = run_dir_ / ".metrics.jsonl.tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << kept;
+    if (!out) throw EnvironmentError(fmt::format("cannot write {}", temp.string()));
+  }
+  fs::rename(temp, path);
+}
+
 void Loggers::log_scalars(const std::map<std::string, double>& values, int64_t step) {
   if (!writer_) return;
   for (const auto& [tag, value] : values) writer_->add_scalar(tag, value, step);
@@ -172,6 +200,18 @@ fs::path find_newest_version_with(const fs::path& logs_dir, const std::string& n
   auto all = versions(logs_dir / name);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (fs::exists(it->second / relative)) return it->second;
+  }
+  return {};
+}
+
+fs::path find_version_of_run(const fs::path& logs_dir, const std::string& name,
+                             const std::string& run_id) {
+  if (run_id.empty()) return {};
+  auto all = versions(logs_dir / name);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    std::ifstream in(it->second / "launch.json");
+    const auto launch = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (launch.is_object() && launch.value("run_id", std::string()) == run_id) return it->second;
   }
   return {};
 }

@@ -14,11 +14,15 @@ std::string clock_text(double seconds) {
 ProgressBar::ProgressBar(bool enabled, bool interactive, std::FILE* out)
     : enabled_(enabled), interactive_(interactive), out_(out) {}
 
-void ProgressBar::start(int64_t epoch, int64_t max_epochs, int64_t total_steps) {
+void ProgressBar::start(int64_t epoch, int64_t max_epochs, int64_t total_steps, int64_t first_step) {
   epoch_ = epoch;
   max_epochs_ = max_epochs;
   total_ = total_steps;
+  first_ = first_step;
   next_percent_ = 10;
+  if (total_ > 0) {
+    while (next_percent_ * total_ <= first_ * 100) next_percent_ += 10;
+  }
   started_ = last_draw_ = Clock::now();
   drawn_ = false;
 }
@@ -32,7 +36,7 @@ bool ProgressBar::due(int64_t step) const {
 void ProgressBar::update(int64_t step, double running_loss) {
   if (!due(step)) return;
   const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(step) / elapsed : 0.0;
+  const double rate = elapsed > 0 ? static_cast<double>(step - first_) / elapsed : 0.0;
   const double eta = rate > 0 ? static_cast<double>(total_ - step) / rate : 0.0;
   const auto percent = step * 100 / total_;
   const auto line = fmt::format("epoch {}/{} | {}/{} {:3d}% | {:.1f} it/s | ETA {} | loss {:.4f}",

@@ -11,7 +11,8 @@ namespace bolt {
 class ProgressBar {
  public:
   ProgressBar(bool enabled, bool interactive, std::FILE* out);
-  void start(int64_t epoch, int64_t max_epochs, int64_t total_steps);
+  // `first_step` > 0 when an epoch resumes mid-way: rates count only the steps run here.
+  void start(int64_t epoch, int64_t max_epochs, int64_t total_steps, int64_t first_step = 0);
   // Whether update(step, ...) would print: callers compute the loss only then.
   bool due(int64_t step) const;
   void update(int64_t step, double running_loss);
@@ -21,7 +22,7 @@ class ProgressBar {
   using Clock = std::chrono::steady_clock;
   bool enabled_, interactive_;
   std::FILE* out_;
-  int64_t epoch_ = 0, max_epochs_ = 0, total_ = 0, next_percent_ = 10;
+  int64_t epoch_ = 0, max_epochs_ = 0, total_ = 0, first_ = 0, next_percent_ = 10;
   Clock::time_point started_, last_draw_;
   bool drawn_ = false;
 };

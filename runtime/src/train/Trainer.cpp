@@ -15,6 +15,8 @@
 #include "../dist/Communicator.h"
 #include "../dist/GradientReducer.h"
 #include "../logging/ProgressBar.h"
+#include "SlurmRequeue.h"
+#include "StopSignal.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -82,6 +84,13 @@ struct Trainer::State {
   int64_t global_step = 0;
   double best_val_score = -std::numeric_limits<double>::infinity();
   std::optional<double> launch_to_first_step_s;
+  std::filesystem::path run_dir;
+  std::optional<StopSignal> stop_signal;
+  bool stopped_for_requeue = false;
+  // Where a fit resumed inside an epoch: batches already done, and the tracker rows
+  // ([rank][sums..., count]) of that epoch so far.
+  int64_t resume_epoch_step = 0;
+  at::Tensor resume_tracker;
 
   State(const Config& c, const WorkerEnvironment& e, Loggers& l, DataModule& d,
         std::shared_ptr<Module> m)
@@ -108,6 +117,11 @@ void Trainer::declare_options(OptionSet& options) {
       .add_string("resume", "",
                   "fit from a checkpoint: auto (last.pt of the newest run of this name, if any) "
                   "or a file; the run continues in that checkpoint's run directory")
+      .add_int("checkpoint_every_n_steps", 0,
+               "also write last.pt every N training steps, mid-epoch (0: at epoch ends only)", 0)
+      .add_string("requeue_signal", "USR1",
+                  "signal that makes every rank checkpoint at the same step and stop (exit 75); "
+                  "under Slurm rank 0 then requeues the job", {"USR1", "USR2", "TERM", "none"})
       .add_bool("test_after_fit", false, "after fit, test the best weights in the same process")
       .add_string("ckpt_path", "",
                   "weights for validate/test: best, last (newest run of this name) or a file");
@@ -125,6 +139,7 @@ Trainer::Trainer(const Config& config, const WorkerEnvironment& env, Loggers& lo
 Trainer::~Trainer() = default;
 
 int64_t Trainer::get_rank() const { return state_->env.rank; }
+bool Trainer::stopped_for_requeue() const { return state_->stopped_for_requeue; }
 int64_t Trainer::world_size() const { return state_->env.world_size; }
 const c10::Device& Trainer::device() const { return state_->device; }
 Module& Trainer::model() { return *state_->model; }
@@ -245,24 +260,75 @@ double current_lr(torch::optim::Optimizer& optimizer) {
 }
 }  // namespace
 
-EpochMetrics Trainer::train_one_epoch(int64_t epoch) {
+namespace {
+// Whether any rank got the requeue signal, agreed at a step boundary: the flag's sum is
+// launched before a step (overlapping its compute) and read after it, so every rank stops
+// after the same step. On CUDA reading the sum synchronises the stream: ask every 20 steps.
+class StopAgreement {
+ public:
+  StopAgreement(const StopSignal& signal, dist::Communicator* comm, const c10::Device& device)
+      : signal_(signal), comm_(comm), device_(device), every_(device.is_cuda() ? 20 : 1) {}
+
+  void before_step(int64_t global_step) {
+    if (signal_.number() == 0 || global_step % every_ != 0) return;
+    asked_ = true;
+    if (!comm_) return;
+    flag_ = at::full({1}, signal_.received() ? 1.0f : 0.0f, at::TensorOptions().device(device_));
+    pending_ = comm_->allreduce_sum_async(flag_);
+  }
+
+  bool after_step() {
+    if (!std::exchange(asked_, false)) return false;
+    if (!comm_) return signal_.received();
+    pending_->wait();
+    pending_.reset();
+    return flag_.item<float>() > 0;
+  }
+
+ private:
+  const StopSignal& signal_;
+  dist::Communicator* comm_;
+  c10::Device device_;
+  int64_t every_;
+  bool asked_ = false;
+  at::Tensor flag_;
+  std::unique_ptr<dist::PendingWork> pending_;
+};
+}  // namespace
+
+std::optional<EpochMetrics> Trainer::train_one_epoch(int64_t epoch) {
   auto& s = *state_;
   auto& loader = *s.train_loader;
   const bool non_blocking = loader.options().pin_memory;
   const bool verbose = s.config.get_bool("verbose");
   const int64_t every = s.config.get_int("log_every_n_steps");
+  const int64_t checkpoint_every = s.config.get_int("checkpoint_every_n_steps");
+  const int64_t first_batch = std::exchange(s.resume_epoch_step, 0);
   s.model->train();
   s.tracker.reset();
-  loader.start_epoch(epoch);
+  double restored_samples = 0;  // over all ranks
+  if (first_batch > 0 && s.resume_tracker.defined()) {
+    // Same world size: each rank continues its own sums; otherwise rank 0 carries them all.
+    const auto rows = s.resume_tracker;
+    restored_samples = rows.sum(0)[-1].item<double>();
+    if (rows.size(0) == s.env.world_size) {
+      s.tracker.load_state(rows[s.env.rank]);
+    } else if (s.env.rank == 0) {
+      s.tracker.load_state(rows.sum(0));
+    }
+  }
+  loader.start_epoch(epoch, first_batch);
   auto progress = s.loggers.configure_progressbar();
-  progress.start(epoch, s.config.get_int("max_epochs"), loader.num_batches());
-  int64_t batch_idx = 0;
+  progress.start(epoch, s.config.get_int("max_epochs"), loader.num_batches(), first_batch);
+  StopAgreement stop(*s.stop_signal, s.comm.get(), s.device);
+  int64_t batch_idx = first_batch;
   while (auto host_batch = loader.next()) {
     if (s.global_step == 0 && s.env.launch_time > 0) {
       s.launch_to_first_step_s =
           std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
           s.env.launch_time;
     }
+    stop.before_step(s.global_step);
     const Batch batch = to_device(*host_batch, s.device, non_blocking);
     StepOutput out = training_step(batch_idx, batch);
     s.optim.optimizer->zero_grad();
@@ -280,9 +346,19 @@ EpochMetrics Trainer::train_one_epoch(int64_t epoch) {
                   loader.num_batches(), out.loss.item<double>());
     }
     ++batch_idx;
+    if (stop.after_step()) {
+      progress.finish();
+      stop_for_requeue(epoch, batch_idx);
+      return std::nullopt;
+    }
+    if (checkpoint_every > 0 && s.global_step % checkpoint_every == 0 && batch_idx < loader.num_batches()) {
+      save_checkpoints(epoch, batch_idx, std::nullopt, false);
+    }
   }
   progress.finish();
-  return training_epoch_end();
+  auto metrics = training_epoch_end();
+  metrics["samples_run_here"] = metrics.at("samples") - restored_samples;
+  return metrics;
 }
 
 EpochMetrics Trainer::evaluate(Stage stage, DataLoader& loader) {
@@ -343,16 +419,131 @@ fs::path resolve_resume(const Config& config, Loggers& loggers) {
 }
 
 CheckpointTensors rng_state() { return {{"rng_cpu", at::detail::getDefaultCPUGenerator().get_state()}}; }
+
+// The tracker's state of every rank, one row each (a sum over ranks of one-hot rows).
+at::Tensor gather_tracker_rows(const Tracker& tracker, dist::Communicator* comm, int64_t rank,
+                               int64_t world_size, const c10::Device& device) {
+  const auto own = tracker.state();
+  if (comm == nullptr) return own.unsqueeze(0);
+  auto rows = at::zeros({world_size, own.numel()}, own.options());
+  rows[rank].copy_(own);
+  if (device.is_cuda()) rows = rows.to(device);
+  comm->allreduce_sum(rows);
+  return rows.to(at::kCPU);
+}
 }  // namespace
+
+void Trainer::save_checkpoints(int64_t epoch, int64_t epoch_step, std::optional<double> val_score,
+                               bool best) {
+  auto& s = *state_;
+  // epoch_step > 0: inside epoch `epoch`; the epoch's tracker state travels with it.
+  CheckpointTensors extra = rng_state();
+  if (epoch_step > 0) {
+    extra["tracker"] = gather_tracker_rows(s.tracker, s.comm.get(), s.env.rank, s.env.world_size, s.device);
+  }
+  if (s.env.rank != 0) return;
+  nlohmann::json meta = {{"epoch", epoch},
+                         {"epoch_step", epoch_step},
+                         {"steps_per_epoch", s.train_loader->num_batches()},
+                         {"global_step", s.global_step},
+                         {"best_val_score", s.best_val_score},
+                         {"max_epochs", s.config.get_int("max_epochs")},
+                         {"world_size", s.env.world_size}};
+  if (val_score) meta["val_score"] = *val_score;
+  const auto dir = s.run_dir / "checkpoints";
+  save_checkpoint(dir / "last.pt", *s.model, s.optim.optimizer.get(), meta, extra);
+  if (best) {
+    save_checkpoint(dir / "best.pt", *s.model, s.optim.optimizer.get(), meta, extra);
+  }
+}
+
+int64_t Trainer::resume_from(const fs::path& checkpoint) {
+  auto& s = *state_;
+  CheckpointTensors extra = rng_state();
+  extra["tracker"] = at::Tensor();
+  const auto meta = load_checkpoint(checkpoint, *s.model, s.optim.optimizer.get(), &extra);
+  if (!meta.contains("epoch") || !meta.contains("global_step")) {
+    throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
+                                      checkpoint.string()));
+  }
+  const int64_t epoch = meta["epoch"].get<int64_t>();
+  const int64_t epoch_step = meta.value("epoch_step", int64_t{0});
+  if (epoch_step > 0) {
+    // Inside an epoch the position only means something for the same sampler shape.
+    const int64_t steps = meta.value("steps_per_epoch", int64_t{-1});
+    if (steps != s.train_loader->num_batches()) {
+      throw CheckpointError(fmt::format(
+          "checkpoint {} was written in the middle of an epoch of {} steps (world size {}), but "
+          "this run has {} steps per epoch (world size {}): resume with the same ranks and batch "
+          "size, or from a checkpoint written at an epoch end",
+          checkpoint.string(), steps, meta.value("world_size", int64_t{0}),
+          s.train_loader->num_batches(), s.env.world_size));
+    }
+    s.resume_tracker = extra.at("tracker");
+  }
+  s.resume_epoch_step = epoch_step;
+  s.global_step = meta["global_step"].get<int64_t>();
+  s.best_val_score = meta.value("best_val_score", s.best_val_score);
+  // The scheduler steps once per finished epoch.
+  for (int64_t e = 0; e < epoch && s.optim.scheduler; ++e) s.optim.scheduler->step();
+  at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
+  generator.set_state(extra.at("rng_cpu"));
+  s.loggers.drop_metrics_after_epoch(epoch);
+  s.log->info("fit: resumed from {} at epoch {} step {} (global step {})", checkpoint.string(),
+              epoch + 1, epoch_step, s.global_step);
+  return epoch;
+}
+
+void Trainer::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
+  auto& s = *state_;
+  s.log->warn("fit: SIG{} received: every rank stops after global step {} (epoch {}, step {}); "
+              "writing {}", s.stop_signal->name(), s.global_step, epoch + 1, epoch_step,
+              (s.run_dir / "checkpoints" / "last.pt").string());
+  save_checkpoints(epoch, epoch_step, std::nullopt, false);
+  // No rank leaves (and so no supervisor stops the others) before last.pt is on disk.
+  if (s.comm) s.comm->barrier();
+  s.stopped_for_requeue = true;
+  if (s.env.rank != 0) return;
+  if (s.env.slurm_job_id.empty()) {
+    s.log->warn("fit: stopped for requeue (exit {}); continue with the same command and "
+                "--trainer.resume auto", kStoppedForRequeueExitCode);
+    return;
+  }
+  if (const auto failed = requeue_slurm_job(s.env.slurm_job_id); !failed.empty()) {
+    throw EnvironmentError(fmt::format(
+        "{} was written, but the job could not be requeued ({}): resubmit it with "
+        "--trainer.resume auto", (s.run_dir / "checkpoints" / "last.pt").string(), failed));
+  }
+  s.log->warn("fit: requeued Slurm job {}; it resumes from last.pt when it runs again (exit {})",
+              s.env.slurm_job_id, kStoppedForRequeueExitCode);
+}
 
 void Trainer::fit() {
   auto& s = *state_;
   setup();
-  const auto resume_from = resolve_resume(s.config, s.loggers);
+  s.stop_signal.emplace(s.config.get_string("requeue_signal"));
+  // Every rank checks trainer.resume (so that each reports a bad one); rank 0 decides where
+  // the fit writes and what it resumes from, and the others follow.
+  fs::path resume_path = resolve_resume(s.config, s.loggers);
   const auto run_dir = agree_on_run_dir(s.comm.get(), s.env.rank, [&] {
-    auto dir = run_dir_of(resume_from);
+    if (resume_path.empty() && s.config.get_string("resume").empty() && s.env.restart_count > 0) {
+      // A restarted (bolt-launch --max-restarts) or requeued (Slurm) job continues its own run.
+      const auto dir = find_version_of_run(s.loggers.logs_dir(), s.loggers.run_name(), s.env.run_id);
+      if (!dir.empty()) {
+        if (fs::exists(dir / "checkpoints" / "last.pt")) resume_path = dir / "checkpoints" / "last.pt";
+        s.log->info("fit: restart {} of run {}: continuing in {}", s.env.restart_count, s.env.run_id,
+                    dir.string());
+        return dir;
+      }
+    }
+    auto dir = run_dir_of(resume_path);
     return dir.empty() ? create_run_directory(s.loggers.logs_dir(), s.loggers.run_name()) : dir;
   });
+  if (s.comm) {
+    if (s.env.rank == 0) s.comm->store_set("bolt/resume", resume_path.string());
+    resume_path = s.comm->store_get("bolt/resume");
+  }
+  s.run_dir = run_dir;
   s.loggers.open_run_directory(run_dir);
   s.log->info("fit: run directory {}", run_dir.string());
 
@@ -366,27 +557,14 @@ void Trainer::fit() {
     s.reducer = std::make_unique<dist::BucketedGradientReducer>(s.model->parameters_to_update(),
                                                                 *s.comm, bucket_bytes);
   }
+  s.train_loader.emplace(s.data.train_dataloader());
+  s.val_loader.emplace(s.data.val_dataloader());
   int64_t start_epoch = 0;
-  if (!resume_from.empty()) {
-    auto extra = rng_state();
-    const auto meta = load_checkpoint(resume_from, *s.model, s.optim.optimizer.get(), &extra);
-    if (!meta.contains("epoch") || !meta.contains("global_step")) {
-      throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
-                                        resume_from.string()));
-    }
-    start_epoch = meta["epoch"].get<int64_t>();
-    s.global_step = meta["global_step"].get<int64_t>();
-    s.best_val_score = meta.value("best_val_score", s.best_val_score);
-    for (int64_t e = 0; e < start_epoch && s.optim.scheduler; ++e) s.optim.scheduler->step();
-    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
-    generator.set_state(extra.at("rng_cpu"));
-    s.log->info("fit: resumed from {} after epoch {} (global step {})", resume_from.string(),
-                start_epoch, s.global_step);
+  if (!resume_path.empty()) {
+    start_epoch = resume_from(resume_path);
   } else if (s.config.get_string("resume") == "auto") {
     s.log->info("fit: trainer.resume auto found no checkpoint of '{}': starting fresh", s.loggers.run_name());
   }
-  s.train_loader.emplace(s.data.train_dataloader());
-  s.val_loader.emplace(s.data.val_dataloader());
   const int64_t max_epochs = s.config.get_int("max_epochs");
   s.log->info("fit: {} epochs, {} train / {} val samples on this rank, {} steps per epoch, device {}",
               max_epochs, s.train_loader->num_samples(), s.val_loader->num_samples(),
@@ -395,14 +573,16 @@ void Trainer::fit() {
   for (int64_t epoch = start_epoch; epoch < max_epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     const double lr = current_lr(*s.optim.optimizer);
-    const auto train = train_one_epoch(epoch);
+    const auto trained = train_one_epoch(epoch);
+    if (!trained) return;
+    const auto& train = *trained;
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (s.optim.scheduler) s.optim.scheduler->step();
     const auto val = evaluate(Stage::Validate, *s.val_loader);
     const double epoch_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const double samples_per_s = train.at("samples") / train_seconds;
+    const double samples_per_s = train.at("samples_run_here") / train_seconds;
 
     nlohmann::json row = {{"epoch", epoch + 1},
                           {"train_loss", train.at("loss")},
@@ -428,14 +608,11 @@ void Trainer::fit() {
 
     const bool best = val.at("score") > s.best_val_score;
     if (best) s.best_val_score = val.at("score");
-    if (s.env.rank == 0) {
-      const nlohmann::json meta = {{"epoch", epoch + 1}, {"global_step", s.global_step},
-                                   {"val_score", val.at("score")}, {"best_val_score", s.best_val_score},
-                                   {"max_epochs", max_epochs}, {"world_size", s.env.world_size}};
-      const auto extra = rng_state();
-      save_checkpoint(run_dir / "checkpoints" / "last.pt", *s.model, s.optim.optimizer.get(), meta, extra);
-      if (best) save_checkpoint(run_dir / "checkpoints" / "best.pt", *s.model, s.optim.optimizer.get(), meta, extra);
-    }
+    save_checkpoints(epoch + 1, 0, val.at("score"), best);
+  }
+  if (s.stop_signal->received()) {
+    s.log->info("fit: SIG{} came after the last training step: the fit is complete, nothing to requeue",
+                s.stop_signal->name());
   }
   s.log->info("fit: done, best val_score {:.4f}, checkpoints in {}", s.best_val_score,
               (run_dir / "checkpoints").string());

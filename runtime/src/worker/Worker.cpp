@@ -104,8 +104,9 @@ int run_worker(const std::vector<std::string>& args) {
   auto model = registry.model(config["model"]["name"]).create(Config("model", config["model"]));
   Trainer trainer(trainer_config, env, loggers, *datamodule, model);
   trainer.run(parse_stage(invocation.stage));
+  const bool stopped = trainer.stopped_for_requeue();
   trainer.destroy();
-  return 0;
+  return stopped ? kStoppedForRequeueExitCode : 0;
 }
 
 }  // namespace bolt

@@ -19,6 +19,7 @@ struct LaunchOptions {
   std::string worker;   // empty: bolt-worker next to bolt-launch
   std::string log_dir;  // empty: prefixed lines on the console
   double term_timeout_s = 10.0;
+  int max_restarts = 0;
   std::string run_id;
   bool print_plan = false;
   std::vector<std::string> worker_args;  // everything after --

@@ -29,6 +29,7 @@ struct LaunchPlan {
   int64_t master_port = 0;
   std::string run_id;
   int64_t restart_count = 0;
+  std::string slurm_job_id;  // the job the workers requeue on the requeue signal (Slurm only)
   double launch_time = 0;  // Unix time, for the workers' launch-to-first-step figure
   std::string source;    // "device", "local", "slurm"
   std::map<std::string, std::string> sources;  // plan key → where it came from (flag, variable)
