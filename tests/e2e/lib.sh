@@ -10,7 +10,7 @@ WORK=$(mktemp -d /tmp/bolt-e2e.XXXXXX)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 passed=0
 failed=0
-trap 'rm -rf "$WORK"' EXIT
+trap '[[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"' EXIT
 cd "$WORK"
 
 ok()   { passed=$((passed + 1)); echo "ok   - $*"; }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Resuming a fit from last.pt continues exactly: 4 epochs straight equal 2 epochs + resume to 4
-# (parameters and metrics); bad checkpoints are refused by name.
+# Resuming a fit from last.pt continues exactly: 4 epochs straight equal 2 epochs + resume to 4,
+# and equal a fit stopped mid-epoch by the requeue signal, or killed and restarted by
+# bolt-launch --max-restarts, then resumed (parameters bitwise, metrics); bad checkpoints are
+# refused by name.
 source "$(dirname "$0")/lib.sh"
 COMPARE=$BUILD/bin/compare_checkpoints
-common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 3 --data.batch_size 16
+common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 3 --data.batch_size 16 --model.lr 0.02
         --data.train_size 640)
 
 for ranks in 1 2; do
@@ -11,7 +13,7 @@ for ranks in 1 2; do
   expect_exit 0 "epoch 4/4" "$ranks rank(s): 4 epochs straight" -- "${launch[@]}" fit "${common[@]}" --trainer.max_epochs 4 --loggers.logs_dir "$WORK/straight$ranks"
   expect_exit 0 "starting fresh" "$ranks rank(s): resume auto with no checkpoint starts fresh" -- \
     "${launch[@]}" fit "${common[@]}" --trainer.max_epochs 2 --trainer.resume auto --loggers.logs_dir "$WORK/split$ranks"
-  expect_exit 0 "resumed from .*last.pt after epoch 2" "$ranks rank(s): resume auto to 4 epochs" -- \
+  expect_exit 0 "resumed from .*last.pt at epoch 3 step 0" "$ranks rank(s): resume auto to 4 epochs" -- \
     "${launch[@]}" fit "${common[@]}" --trainer.max_epochs 4 --trainer.resume auto --loggers.logs_dir "$WORK/split$ranks"
   A=$WORK/straight$ranks/mlp/version_0
   B=$WORK/split$ranks/mlp/version_0
@@ -26,6 +28,78 @@ for x, y in zip(a[2:], b[2:]):
     for k in ('train_loss', 'train_score', 'val_loss', 'val_score', 'lr'):
         assert x[k] == y[k], (k, x[k], y[k])"
 done
+
+# same_metrics A_DIR B_DIR: the fit rows are epochs 1-4 in both and hold the same values
+# (validation exactly; the train means up to summation order, as their sums restart mid-epoch).
+same_metrics() {
+  /usr/bin/python3 - "$1/metrics.jsonl" "$2/metrics.jsonl" <<'PY'
+import json, sys
+a, b = ([json.loads(l) for l in open(p) if '"epoch"' in l and '"stage"' not in l] for p in sys.argv[1:])
+assert [r['epoch'] for r in b] == [1, 2, 3, 4], [r['epoch'] for r in b]
+worst = 0.0
+for x, y in zip(a, b):
+    for k in ('val_loss', 'val_score', 'lr'):
+        assert x[k] == y[k], (x['epoch'], k, x[k], y[k])
+    for k in ('train_loss', 'train_score'):
+        worst = max(worst, abs(x[k] - y[k]) / max(abs(x[k]), 1e-12))
+print(f"# train metrics: max relative difference {worst:.2e}")
+assert worst <= 1e-12, worst
+PY
+}
+
+# The requeue signal mid-epoch: every rank stops after the same step, writes last.pt, exit 75.
+for ranks in 1 2; do
+  dir=$WORK/stop$ranks
+  "$LAUNCH" --nproc-per-node "$ranks" --standalone -- fit "${common[@]}" --trainer.max_epochs 4 \
+    --model.step_sleep_ms 20 --loggers.logs_dir "$dir" > "stop$ranks.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do [[ -s $dir/mlp/version_0/metrics.jsonl ]] && break; sleep 0.02; done
+  sleep 0.2
+  kill -USR1 "$pid"
+  wait "$pid"
+  rc=$?
+  check "$ranks rank(s): SIGUSR1 during epoch 2 stops the fit with exit 75 (got $rc)" test "$rc" -eq 75
+  check "$ranks rank(s): it stopped inside epoch 2 and wrote last.pt" \
+    grep -Eq "SIGUSR1 received: every rank stops after global step [0-9]+ \(epoch 2, step [0-9]+\)" "stop$ranks.out"
+  expect_exit 0 "resumed from .*last.pt at epoch 2 step [1-9]" "$ranks rank(s): resume auto continues mid-epoch" -- \
+    "$LAUNCH" --nproc-per-node "$ranks" --standalone -- fit "${common[@]}" --trainer.max_epochs 4 --trainer.resume auto --loggers.logs_dir "$dir"
+  expect_exit 0 "max relative difference 0.000e\+00" "$ranks rank(s): stopped + resumed == straight, bitwise" -- \
+    "$COMPARE" "$TESTKIT" mlp "$WORK/straight$ranks/mlp/version_0/checkpoints/last.pt" "$dir/mlp/version_0/checkpoints/last.pt" 0
+  check "$ranks rank(s): metrics of the stopped + resumed fit equal the straight one" \
+    same_metrics "$WORK/straight$ranks/mlp/version_0" "$dir/mlp/version_0"
+done
+
+# TERM as the requeue signal, sent to bolt-launch: the ranks checkpoint; the launcher says so.
+"$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.max_epochs 4 --trainer.requeue_signal TERM \
+  --model.step_sleep_ms 20 --loggers.logs_dir "$WORK/term" > term.out 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q "20 steps per epoch" term.out && break; sleep 0.02; done
+sleep 0.3
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "requeue_signal TERM: SIGTERM to bolt-launch ends with exit 75 (got $rc)" test "$rc" -eq 75
+check "... and bolt-launch reports a stop for requeue, not a failure" \
+  grep -q "all 2 ranks stopped at a checkpoint for requeue (exit 75)" term.out
+expect_exit 1 "written in the middle of an epoch of 20 steps \(world size 2\), but this run has 40 steps per epoch \(world size 1\)" \
+  "a mid-epoch checkpoint resumed with another world size is refused" -- \
+  "$LAUNCH" --device cpu -- fit "${common[@]}" --trainer.max_epochs 4 --trainer.resume "$WORK/term/mlp/version_0/checkpoints/last.pt" --loggers.logs_dir "$WORK/junk"
+
+# --max-restarts: rank 1 is SIGKILLed once (first attempt only) after mid-epoch checkpoints.
+expect_exit 0 "restarting all 2 ranks \(restart 1 of 1, BOLT_RESTART_COUNT=1\)" \
+  "--max-restarts 1: a rank killed once, the group restarts and completes" -- \
+  "$LAUNCH" --nproc-per-node 2 --standalone --max-restarts 1 -- fit "${common[@]}" --trainer.max_epochs 4 \
+  --trainer.checkpoint_every_n_steps 7 --model.fail_step 45 --model.fail_mode sigkill --loggers.logs_dir "$WORK/restart"
+check "--max-restarts: the restart continued in the same run directory" test ! -e "$WORK/restart/mlp/version_1"
+check "--max-restarts: it resumed from the step-42 checkpoint" grep -q "at epoch 3 step 2 (global step 42)" "$WORK/restart/mlp/version_0/rank-0.log"
+expect_exit 0 "max relative difference 0.000e\+00" "--max-restarts: final parameters equal the straight run's, bitwise" -- \
+  "$COMPARE" "$TESTKIT" mlp "$WORK/straight2/mlp/version_0/checkpoints/last.pt" "$WORK/restart/mlp/version_0/checkpoints/last.pt" 0
+check "--max-restarts: metrics equal the straight run's" same_metrics "$WORK/straight2/mlp/version_0" "$WORK/restart/mlp/version_0"
+expect_exit 137 "rank 1 .* failed: killed by SIGKILL" "without --max-restarts the same failure ends the run" -- \
+  "$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.max_epochs 4 \
+  --model.fail_step 45 --model.fail_mode sigkill --loggers.logs_dir "$WORK/norestart"
+expect_exit 2 "--max-restarts restarts the ranks of one node, but this job has 2 nodes" "--max-restarts with several nodes is refused" -- \
+  "$LAUNCH" --nnodes 2 --node-rank 1 --nproc-per-node 1 --max-restarts 1 -- fit "${common[@]}"
 
 echo "not a checkpoint" > junk.pt
 expect_exit 1 "checkpoint junk.pt: not a readable checkpoint" "a corrupt checkpoint is refused by name" -- \

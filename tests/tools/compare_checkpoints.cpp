@@ -28,6 +28,11 @@ int main(int argc, char** argv) {
     std::string worst_name;
     for (const auto& item : a->named_parameters()) {
       const auto& other = b->named_parameters()[item.key()];
+      // NaN compares unequal to everything, so it would hide any difference: refuse it.
+      if (!item.value().isfinite().all().item<bool>() || !other.isfinite().all().item<bool>()) {
+        std::cout << fmt::format("{} is not finite in one of the checkpoints\n", item.key());
+        return 1;
+      }
       const double diff = (item.value() - other).abs().max().item<double>();
       const double scale = std::max(1e-12, item.value().abs().max().item<double>());
       if (diff / scale > worst) {

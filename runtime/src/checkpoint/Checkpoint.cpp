@@ -1,9 +1,11 @@
 #include "Checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -40,6 +42,21 @@ class FileDescriptor {
   throw CheckpointError(fmt::format("checkpoint {}: {}", path.string(), why));
 }
 
+// A writer killed mid-write leaves its ".<name>.tmp.<pid>" behind; the next writer removes
+// those whose process is gone.
+void remove_stale_temp_files(const fs::path& dir, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const auto file = entry.path().filename().string();
+    if (file.rfind(prefix, 0) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(file.c_str() + prefix.size(), &end, 10);
+    if (end == nullptr || *end != '\0' || pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const fs::path& path, torch::nn::Module& model,
@@ -64,6 +81,7 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& model,
   const auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::error_code ec;
   fs::create_directories(dir, ec);
+  remove_stale_temp_files(dir, path.filename().string());
   const auto temp = dir / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
   FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) fail(path, fmt::format("cannot create {}: {}", temp.string(), std::strerror(errno)));

@@ -420,6 +420,39 @@ fs::path resolve_resume(const Config& config, Loggers& loggers) {
 
 CheckpointTensors rng_state() { return {{"rng_cpu", at::detail::getDefaultCPUGenerator().get_state()}}; }
 
+// Where a fit checkpoint stands (its bolt_meta record).
+struct FitPosition {
+  int64_t epoch = 0;       // full epochs done
+  int64_t epoch_step = 0;  // steps done in the next one
+  int64_t steps_per_epoch = -1;
+  int64_t global_step = 0;
+  int64_t world_size = 0;
+  std::optional<double> best_val_score;
+};
+
+FitPosition read_fit_position(const nlohmann::json& meta, const fs::path& checkpoint) {
+  if (!meta.contains("epoch") || !meta.contains("global_step")) {
+    throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
+                                      checkpoint.string()));
+  }
+  try {
+    FitPosition position;
+    position.epoch = meta.at("epoch").get<int64_t>();
+    position.global_step = meta.at("global_step").get<int64_t>();
+    position.epoch_step = meta.value("epoch_step", int64_t{0});
+    position.steps_per_epoch = meta.value("steps_per_epoch", int64_t{-1});
+    position.world_size = meta.value("world_size", int64_t{0});
+    if (meta.contains("best_val_score")) position.best_val_score = meta.at("best_val_score").get<double>();
+    if (position.epoch < 0 || position.epoch_step < 0 || position.global_step < 0) {
+      throw CheckpointError(fmt::format("checkpoint {}: negative epoch or step in its record", checkpoint.string()));
+    }
+    return position;
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(fmt::format("checkpoint {}: malformed training position ({})",
+                                      checkpoint.string(), e.what()));
+  }
+}
+
 // The tracker's state of every rank, one row each (a sum over ranks of one-hot rows).
 at::Tensor gather_tracker_rows(const Tracker& tracker, dist::Communicator* comm, int64_t rank,
                                int64_t world_size, const c10::Device& device) {
@@ -446,9 +479,10 @@ void Trainer::save_checkpoints(int64_t epoch, int64_t epoch_step, std::optional<
                          {"epoch_step", epoch_step},
                          {"steps_per_epoch", s.train_loader->num_batches()},
                          {"global_step", s.global_step},
-                         {"best_val_score", s.best_val_score},
                          {"max_epochs", s.config.get_int("max_epochs")},
                          {"world_size", s.env.world_size}};
+  // JSON has no -inf: before the first validation there is no best score yet.
+  if (std::isfinite(s.best_val_score)) meta["best_val_score"] = s.best_val_score;
   if (val_score) meta["val_score"] = *val_score;
   const auto dir = s.run_dir / "checkpoints";
   save_checkpoint(dir / "last.pt", *s.model, s.optim.optimizer.get(), meta, extra);
@@ -462,28 +496,30 @@ int64_t Trainer::resume_from(const fs::path& checkpoint) {
   CheckpointTensors extra = rng_state();
   extra["tracker"] = at::Tensor();
   const auto meta = load_checkpoint(checkpoint, *s.model, s.optim.optimizer.get(), &extra);
-  if (!meta.contains("epoch") || !meta.contains("global_step")) {
-    throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
-                                      checkpoint.string()));
-  }
-  const int64_t epoch = meta["epoch"].get<int64_t>();
-  const int64_t epoch_step = meta.value("epoch_step", int64_t{0});
+  const auto position = read_fit_position(meta, checkpoint);
+  const int64_t epoch = position.epoch;
+  const int64_t epoch_step = position.epoch_step;
   if (epoch_step > 0) {
     // Inside an epoch the position only means something for the same sampler shape.
-    const int64_t steps = meta.value("steps_per_epoch", int64_t{-1});
-    if (steps != s.train_loader->num_batches()) {
+    if (position.steps_per_epoch != s.train_loader->num_batches()) {
       throw CheckpointError(fmt::format(
           "checkpoint {} was written in the middle of an epoch of {} steps (world size {}), but "
           "this run has {} steps per epoch (world size {}): resume with the same ranks and batch "
           "size, or from a checkpoint written at an epoch end",
-          checkpoint.string(), steps, meta.value("world_size", int64_t{0}),
+          checkpoint.string(), position.steps_per_epoch, position.world_size,
           s.train_loader->num_batches(), s.env.world_size));
     }
-    s.resume_tracker = extra.at("tracker");
+    const auto& rows = extra.at("tracker");
+    const auto width = static_cast<int64_t>(s.tracker.keys().size()) + 1;
+    if (!rows.defined() || rows.dim() != 2 || rows.size(1) != width) {
+      throw CheckpointError(fmt::format("checkpoint {}: written mid-epoch but without the epoch's "
+                                        "tracker state for {} keys", checkpoint.string(), width - 1));
+    }
+    s.resume_tracker = rows.to(at::kDouble);
   }
   s.resume_epoch_step = epoch_step;
-  s.global_step = meta["global_step"].get<int64_t>();
-  s.best_val_score = meta.value("best_val_score", s.best_val_score);
+  s.global_step = position.global_step;
+  if (position.best_val_score) s.best_val_score = *position.best_val_score;
   // The scheduler steps once per finished epoch.
   for (int64_t e = 0; e < epoch && s.optim.scheduler; ++e) s.optim.scheduler->step();
   at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
@@ -500,22 +536,26 @@ void Trainer::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
               "writing {}", s.stop_signal->name(), s.global_step, epoch + 1, epoch_step,
               (s.run_dir / "checkpoints" / "last.pt").string());
   save_checkpoints(epoch, epoch_step, std::nullopt, false);
-  // No rank leaves (and so no supervisor stops the others) before last.pt is on disk.
+  // No rank leaves before last.pt is on disk and the job is requeued: a supervisor (srun
+  // --kill-on-bad-exit, bolt-launch) seeing one rank exit could kill rank 0 mid-way.
   if (s.comm) s.comm->barrier();
   s.stopped_for_requeue = true;
+  std::string requeue_failure;
+  if (s.env.rank == 0 && !s.env.slurm_job_id.empty()) requeue_failure = requeue_slurm_job(s.env.slurm_job_id);
+  if (s.comm) s.comm->barrier();
   if (s.env.rank != 0) return;
+  const auto last = (s.run_dir / "checkpoints" / "last.pt").string();
+  if (!requeue_failure.empty()) {
+    throw EnvironmentError(fmt::format("{} was written, but the job could not be requeued ({}): "
+                                       "resubmit it with --trainer.resume auto", last, requeue_failure));
+  }
   if (s.env.slurm_job_id.empty()) {
-    s.log->warn("fit: stopped for requeue (exit {}); continue with the same command and "
-                "--trainer.resume auto", kStoppedForRequeueExitCode);
-    return;
+    s.log->warn("fit: stopped at {} (exit {}); continue with the same command and "
+                "--trainer.resume auto", last, kStoppedForRequeueExitCode);
+  } else {
+    s.log->warn("fit: requeued Slurm job {}; it resumes from {} when it runs again (exit {})",
+                s.env.slurm_job_id, last, kStoppedForRequeueExitCode);
   }
-  if (const auto failed = requeue_slurm_job(s.env.slurm_job_id); !failed.empty()) {
-    throw EnvironmentError(fmt::format(
-        "{} was written, but the job could not be requeued ({}): resubmit it with "
-        "--trainer.resume auto", (s.run_dir / "checkpoints" / "last.pt").string(), failed));
-  }
-  s.log->warn("fit: requeued Slurm job {}; it resumes from last.pt when it runs again (exit {})",
-              s.env.slurm_job_id, kStoppedForRequeueExitCode);
 }
 
 void Trainer::fit() {
