@@ -1,6 +1,7 @@
 #include "bolt/Trainer.h"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <limits>
 #include <regex>
@@ -536,6 +537,9 @@ void Trainer::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
               "writing {}", s.stop_signal->name(), s.global_step, epoch + 1, epoch_step,
               (s.run_dir / "checkpoints" / "last.pt").string());
   save_checkpoints(epoch, epoch_step, std::nullopt, false);
+  // From here on every rank only leaves. A requeue makes Slurm SIGTERM the step at once; dying
+  // of it would report a stop that went as planned as a failure.
+  std::signal(SIGTERM, SIG_IGN);
   // No rank leaves before last.pt is on disk and the job is requeued: a supervisor (srun
   // --kill-on-bad-exit, bolt-launch) seeing one rank exit could kill rank 0 mid-way.
   if (s.comm) s.comm->barrier();
@@ -565,14 +569,15 @@ void Trainer::fit() {
   // Every rank checks trainer.resume (so that each reports a bad one); rank 0 decides where
   // the fit writes and what it resumes from, and the others follow.
   fs::path resume_path = resolve_resume(s.config, s.loggers);
+  std::string restart_note;
   const auto run_dir = agree_on_run_dir(s.comm.get(), s.env.rank, [&] {
     if (resume_path.empty() && s.config.get_string("resume").empty() && s.env.restart_count > 0) {
       // A restarted (bolt-launch --max-restarts) or requeued (Slurm) job continues its own run.
       const auto dir = find_version_of_run(s.loggers.logs_dir(), s.loggers.run_name(), s.env.run_id);
       if (!dir.empty()) {
         if (fs::exists(dir / "checkpoints" / "last.pt")) resume_path = dir / "checkpoints" / "last.pt";
-        s.log->info("fit: restart {} of run {}: continuing in {}", s.env.restart_count, s.env.run_id,
-                    dir.string());
+        restart_note = fmt::format("fit: restart {} of run {}: continuing in {}", s.env.restart_count,
+                                   s.env.run_id, dir.string());
         return dir;
       }
     }
@@ -586,6 +591,7 @@ void Trainer::fit() {
   s.run_dir = run_dir;
   s.loggers.open_run_directory(run_dir);
   s.log->info("fit: run directory {}", run_dir.string());
+  if (!restart_note.empty()) s.log->info("{}", restart_note);
 
   s.optim = s.model->configure_optimizer();
   if (!s.optim.optimizer) throw PluginError("Module::configure_optimizer() returned no optimizer");

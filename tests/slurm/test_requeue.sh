@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Preemption on the real local cluster: sbatch a fit, send the requeue signal mid-epoch with
+# `scancel --signal=USR1`; the ranks checkpoint at one step, rank 0 requeues the job, Slurm runs
+# it again (SLURM_RESTART_COUNT=1) and it resumes from last.pt, ending with the parameters and
+# metrics of an uninterrupted run. A cluster that cannot be reached fails this test.
+source "$(dirname "$0")/../e2e/lib.sh"
+EXAMPLES=$SRC/scripts/slurm
+if ! scontrol ping >/dev/null 2>&1; then
+  fail "the local Slurm cluster is not reachable (start it with scripts/slurm-local.sh start)"
+  finish
+  exit 1
+fi
+export BOLT_HOME=$SRC
+args=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 11 --trainer.max_epochs 3
+      --model.lr 0.02 --data.train_size 640 --data.val_size 333 --data.batch_size 8)
+echo '{}' > empty.json
+export BOLT_CONFIG=$WORK/empty.json
+
+job_field() { scontrol show job -o "$1" 2>/dev/null | grep -o "$2=[^ ]*" | cut -d= -f2; }
+# wait_done ID SECONDS: the final state; a requeued job passes through PENDING and runs again.
+wait_done() {
+  local state=""
+  for _ in $(seq $(($2 * 4))); do
+    state=$(job_field "$1" JobState)
+    case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) echo "$state"; return 0 ;; esac
+    sleep 0.25
+  done
+  echo "STILL_${state:-UNKNOWN}"
+}
+
+expect_exit 0 "epoch 3/3" "local reference: 4 ranks, uninterrupted" -- \
+  "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --loggers.logs_dir "$WORK/ref"
+REF=$WORK/ref/mlp/version_0
+
+for example in cpu-2x2 cpu-per-node; do
+  logs=$WORK/$example
+  id=$(sbatch --parsable --chdir "$WORK" "$EXAMPLES/$example.sbatch" "${args[@]}" --model.step_sleep_ms 40 \
+       --loggers.logs_dir "$logs" | cut -d';' -f1)
+  # Signal once epoch 1 is logged: the stop lands inside epoch 2.
+  for _ in $(seq 240); do [[ -s $logs/mlp/version_0/metrics.jsonl ]] && break; sleep 0.25; done
+  sleep 0.3
+  scancel --signal=USR1 "$id"
+  state=$(wait_done "$id" 150)
+  out=$WORK/bolt-$id.out
+  check "$example: the signalled job was requeued, ran again and completed ($state, restarts $(job_field "$id" Restarts))" \
+    test "$state" = COMPLETED -a "$(job_field "$id" Restarts)" = 1
+  check "$example: every rank stopped inside epoch 2 at the same step" \
+    grep -Eq "SIGUSR1 received: every rank stops after global step [0-9]+ \(epoch 2, step [1-9][0-9]*\)" "$logs/mlp/version_0/rank-0.log"
+  check "$example: rank 0 requeued job $id" grep -q "requeued Slurm job $id; it resumes from" "$logs/mlp/version_0/rank-0.log"
+  check "$example: the second run resumed mid-epoch in the same run directory" \
+    grep -Eq "restart 1 of run $id: continuing in .*version_0" "$logs/mlp/version_0/rank-0.log"
+  check "$example: ... from last.pt at epoch 2" grep -Eq "resumed from .*last.pt at epoch 2 step [1-9]" "$logs/mlp/version_0/rank-0.log"
+  check "$example: the first run's ranks exited 75 (stopped for requeue), none died of Slurm's SIGTERM" \
+    bash -c "grep -q 'Exited with exit code 75' '$out' && ! grep -q 'killed by SIGTERM\|exit code 143' '$out'"
+  check "$example: no second run directory" test ! -e "$logs/mlp/version_1"
+  expect_exit 0 "max relative difference 0.000e\+00" "$example: final parameters equal the uninterrupted run's, bitwise" -- \
+    "$BUILD/bin/compare_checkpoints" "$TESTKIT" mlp "$REF/checkpoints/last.pt" "$logs/mlp/version_0/checkpoints/last.pt" 0
+  check "$example: metrics.jsonl has epochs 1-3 once, equal to the uninterrupted run's" /usr/bin/python3 - "$REF/metrics.jsonl" "$logs/mlp/version_0/metrics.jsonl" <<'PY'
+import json, sys
+a, b = ([json.loads(l) for l in open(p) if '"epoch"' in l] for p in sys.argv[1:])
+assert [r['epoch'] for r in b] == [1, 2, 3], [r['epoch'] for r in b]
+for x, y in zip(a, b):
+    for k in ('val_loss', 'val_score', 'lr'):
+        assert x[k] == y[k], (x['epoch'], k, x[k], y[k])
+    for k in ('train_loss', 'train_score'):
+        assert abs(x[k] - y[k]) <= 1e-12 * abs(x[k]), (x['epoch'], k, x[k], y[k])
+PY
+done
+finish
