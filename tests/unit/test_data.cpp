@@ -86,3 +86,25 @@ TEST_CASE("loader threads yield the same batches in the same order", "[data]") {
   CHECK(collect(3, false) == inline_batches);
   CHECK(collect(2, true).size() == 10);
 }
+
+TEST_CASE("a resumed epoch skips the batches done and goes on in the same order", "[data]") {
+  auto data = numbered(103);
+  auto sampler = std::make_shared<bolt::DistributedSampler>(103, 1, 0, true, 5, false);
+  for (int64_t workers : {0, 3}) {
+    auto targets_from = [&](int64_t skip) {
+      bolt::DataLoader loader(data, sampler, {10, false, workers, false});
+      loader.start_epoch(2, skip);
+      std::vector<int64_t> seen;
+      while (auto batch = loader.next()) {
+        const auto t = batch->targets;
+        seen.insert(seen.end(), t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+      }
+      return seen;
+    };
+    const auto full = targets_from(0);
+    REQUIRE(full.size() == 103);
+    CHECK(targets_from(4) == std::vector<int64_t>(full.begin() + 40, full.end()));
+    CHECK(targets_from(11).empty());
+    CHECK(targets_from(50).empty());
+  }
+}

@@ -55,6 +55,7 @@ TEST_CASE("local launch plan: ranks, devices, worker environment", "[launch]") {
   CHECK(env["WORLD_SIZE"] == "1");
   CHECK(env["BOLT_DEVICE"] == "cpu");
   CHECK(env["MASTER_PORT"] == "29500");
+  CHECK(env.count("BOLT_SLURM_JOB_ID") == 0);  // nothing to requeue outside Slurm
 
   LaunchOptions two_nodes;
   two_nodes.nproc_per_node = "2";

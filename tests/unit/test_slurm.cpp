@@ -93,10 +93,23 @@ TEST_CASE("Slurm step, one task per rank (shape a), from a captured environment"
   CHECK(plan.master_addr == "n1");
   CHECK(plan.master_port == bolt::slurm::derive_master_port("1"));
   CHECK(plan.run_id == "1");
+  CHECK(plan.worker_env(plan.ranks[0]).at("BOLT_SLURM_JOB_ID") == "1");  // what rank 0 requeues
   CHECK(plan.sources.at("world_size") == "SLURM_STEP_NUM_TASKS");
   CHECK(plan.sources.at("master_addr") == "SLURM_STEP_NODELIST");
   CHECK(plan.sources.at("local_world_size") == "SLURM_STEP_TASKS_PER_NODE");
   CHECK(plan.ranks[0].device == "cpu");
+}
+
+TEST_CASE("an array task is requeued and resumed as <array job>_<task>", "[slurm]") {
+  auto vars = fixture("step-2x2-3");
+  vars["SLURM_ARRAY_JOB_ID"] = "40";
+  vars["SLURM_ARRAY_TASK_ID"] = "2";
+  vars["SLURM_RESTART_COUNT"] = "3";
+  const auto plan = bolt::launch::resolve_plan({}, lookup_in(vars));
+  const auto env = plan.worker_env(plan.ranks[0]);
+  CHECK(env.at("BOLT_SLURM_JOB_ID") == "40_2");
+  CHECK(env.at("BOLT_RUN_ID") == "40_2");
+  CHECK(env.at("BOLT_RESTART_COUNT") == "3");
 }
 
 TEST_CASE("Slurm step, one task per node + --nproc-per-node (shape b)", "[slurm]") {
