@@ -66,4 +66,18 @@ for x, y in zip(a, b):
         assert abs(x[k] - y[k]) <= 1e-12 * abs(x[k]), (x['epoch'], k, x[k], y[k])
 PY
 done
+
+# A job that may not be requeued (--no-requeue): last.pt is still written, and the job fails
+# saying so instead of pretending it will come back.
+logs=$WORK/no-requeue
+id=$(sbatch --parsable --no-requeue --chdir "$WORK" "$EXAMPLES/cpu-2x2.sbatch" "${args[@]}" --model.step_sleep_ms 40 \
+     --loggers.logs_dir "$logs" | cut -d';' -f1)
+for _ in $(seq 240); do [[ -s $logs/mlp/version_0/metrics.jsonl ]] && break; sleep 0.25; done
+scancel --signal=USR1 "$id"
+state=$(wait_done "$id" 60)
+check "--no-requeue job: the stop ends it as FAILED ($state), not requeued" test "$state" = FAILED -a "$(job_field "$id" Restarts)" = 0
+check "... with last.pt written and the reason in the job output" \
+  grep -q "last.pt was written, but the job could not be requeued (scontrol requeue $id exited 1): resubmit it with --trainer.resume auto" "$WORK/bolt-$id.out"
+check "... and the other ranks still stopped cleanly (exit 75, no collective error)" \
+  bash -c "grep -q 'tasks 2-3: Exited with exit code 75' '$WORK/bolt-$id.out' && ! grep -q 'collective failed' '$WORK/bolt-$id.out'"
 finish

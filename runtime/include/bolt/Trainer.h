@@ -53,7 +53,8 @@ class BOLT_API Trainer {
   EpochMetrics validate();
   EpochMetrics test();
   void run(Stage stage);
-  // Leaves the process group and releases the run's resources (idempotent).
+  // Leaves the process group and releases the run's resources (idempotent). Then throws an
+  // error that had to wait until every rank left (rank 0: the requeue after a stop failed).
   void destroy();
 
   int64_t get_rank() const;

@@ -88,6 +88,7 @@ struct Trainer::State {
   std::filesystem::path run_dir;
   std::optional<StopSignal> stop_signal;
   bool stopped_for_requeue = false;
+  std::string deferred_error;
   // Where a fit resumed inside an epoch: batches already done, and the tracker rows
   // ([rank][sums..., count]) of that epoch so far.
   int64_t resume_epoch_step = 0;
@@ -550,8 +551,10 @@ void Trainer::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
   if (s.env.rank != 0) return;
   const auto last = (s.run_dir / "checkpoints" / "last.pt").string();
   if (!requeue_failure.empty()) {
-    throw EnvironmentError(fmt::format("{} was written, but the job could not be requeued ({}): "
-                                       "resubmit it with --trainer.resume auto", last, requeue_failure));
+    // Reported once every rank has left the group, so that the others still exit 75.
+    s.deferred_error = fmt::format("{} was written, but the job could not be requeued ({}): "
+                                   "resubmit it with --trainer.resume auto", last, requeue_failure);
+    return;
   }
   if (s.env.slurm_job_id.empty()) {
     s.log->warn("fit: stopped at {} (exit {}); continue with the same command and "
@@ -564,8 +567,10 @@ void Trainer::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
 
 void Trainer::fit() {
   auto& s = *state_;
-  setup();
+  // Before setup: a preemption notice during the rendezvous or data preparation must not kill
+  // the rank (USR1's default action); it stops the fit at its first step instead.
   s.stop_signal.emplace(s.config.get_string("requeue_signal"));
+  setup();
   // Every rank checks trainer.resume (so that each reports a bad one); rank 0 decides where
   // the fit writes and what it resumes from, and the others follow.
   fs::path resume_path = resolve_resume(s.config, s.loggers);
@@ -723,6 +728,7 @@ void Trainer::destroy() {
     s.comm->barrier();
     s.comm.reset();
   }
+  if (!s.deferred_error.empty()) throw EnvironmentError(s.deferred_error);
 }
 
 }  // namespace bolt
