@@ -26,7 +26,7 @@ TEST_CASE("log lines render Python logging formats", "[logging]") {
   CHECK_THROWS_AS(bolt::PythonLogFormatter("%(funcName)s", ""), bolt::ConfigError);
 }
 
-#include "logging/EventWriter.h"
+#include "bolt/EventWriter.h"
 
 TEST_CASE("CRC-32C of TensorBoard records matches the standard check value", "[logging]") {
   const std::string check = "123456789";

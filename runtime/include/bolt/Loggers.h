@@ -32,8 +32,11 @@ class BOLT_API Loggers {
   std::shared_ptr<spdlog::logger> root_logger();
   std::shared_ptr<spdlog::logger> child_logger(const std::string& name);
   Tracker configure_tracker() const;
-  // Rank 0, loggers.tensorboard: scalars into the run directory's TensorBoard event file.
+  // Rank 0, loggers.tensorboard: the TensorBoard event file in the run directory, opened by
+  // open_run_directory() (override to write elsewhere, or return nullptr for none).
+  virtual std::unique_ptr<EventWriter> configure_writer(const std::filesystem::path& run_dir) const;
   bool has_writer() const { return writer_ != nullptr; }
+  // Per-epoch and per-step scalars, to the writer when there is one.
   void log_scalars(const std::map<std::string, double>& values, int64_t step);
   // Rank 0, loggers.progress: a live bar on a terminal, a line per 10 % of an epoch elsewhere.
   ProgressBar configure_progressbar() const;

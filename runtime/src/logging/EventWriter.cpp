@@ -1,4 +1,4 @@
-#include "EventWriter.h"
+#include "bolt/EventWriter.h"
 
 #include <unistd.h>
 

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "EventWriter.h"
+#include "bolt/EventWriter.h"
 #include "ProgressBar.h"
 #include "PythonLogFormatter.h"
 #include "bolt/Error.h"
@@ -100,8 +100,13 @@ void Loggers::open_run_directory(const fs::path& dir) {
       write_json("config.json", run_config_);
       write_json("launch.json", run_launch_);
     }
-    if (config_.get_bool("tensorboard")) writer_ = std::make_unique<EventWriter>(dir);
+    writer_ = configure_writer(dir);
   }
+}
+
+std::unique_ptr<EventWriter> Loggers::configure_writer(const fs::path& run_dir) const {
+  if (rank_ != 0 || !config_.get_bool("tensorboard")) return nullptr;
+  return std::make_unique<EventWriter>(run_dir);
 }
 
 void Loggers::log_metrics(const nlohmann::json& row) {

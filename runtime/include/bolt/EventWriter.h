@@ -3,6 +3,7 @@
 // CRC-32C of the length, an Event protobuf, masked CRC-32C of the data). The first record holds
 // file_version "brain.Event:2"; the rest hold scalar summaries (wall_time, step, tag,
 // simple_value). Small enough that a protobuf dependency would cost more than it saves.
+#include "bolt/Export.h"
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -10,10 +11,10 @@
 
 namespace bolt {
 
-uint32_t crc32c(const void* data, std::size_t size);
-uint32_t masked_crc32c(const void* data, std::size_t size);
+BOLT_API uint32_t crc32c(const void* data, std::size_t size);
+BOLT_API uint32_t masked_crc32c(const void* data, std::size_t size);
 
-class EventWriter {
+class BOLT_API EventWriter {
  public:
   // Creates <dir>/events.out.tfevents.<unix seconds>.<host>.
   explicit EventWriter(const std::filesystem::path& dir);
