@@ -66,3 +66,17 @@ finish() {
   echo "$passed passed, $failed failed"
   [[ $failed -eq 0 ]]
 }
+
+# run_and_signal SIGNAL OUTFILE PATTERN -- COMMAND...: runs COMMAND in the background (output to
+# OUTFILE), sends it SIGNAL 0.3 s after OUTFILE first matches the extended regex PATTERN, and
+# returns its exit code.
+run_and_signal() {
+  local sig=$1 out=$2 pattern=$3
+  shift 4
+  "$@" > "$out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1500); do grep -Eq -- "$pattern" "$out" 2>/dev/null && break; sleep 0.02; done
+  sleep 0.3
+  kill -"$sig" "$pid"
+  wait "$pid"
+}

@@ -33,12 +33,7 @@ echo "# $mid_write of $rounds kills landed in the middle of a checkpoint write"
 check "at least 3 of $rounds kills interrupted a write (else this test proves little)" test "$mid_write" -ge 3
 
 # A last resume from what survived, stopped cleanly by the requeue signal after a few steps.
-"$LAUNCH" --device cpu -- fit "${big[@]}" --trainer.resume auto > final.out 2>&1 &
-pid=$!
-for _ in $(seq 300); do grep -q "resumed from" final.out && break; sleep 0.05; done
-sleep 0.3
-kill -USR1 "$pid"
-wait "$pid"
+run_and_signal USR1 final.out "resumed from" -- "$LAUNCH" --device cpu -- fit "${big[@]}" --trainer.resume auto
 rc=$?
 check "a fit resumed from the surviving last.pt and stopped on SIGUSR1 with exit 75 (got $rc)" \
   test "$rc" -eq 75 -a -n "$(grep 'resumed from' final.out)"

@@ -50,13 +50,8 @@ PY
 # The requeue signal mid-epoch: every rank stops after the same step, writes last.pt, exit 75.
 for ranks in 1 2; do
   dir=$WORK/stop$ranks
-  "$LAUNCH" --nproc-per-node "$ranks" --standalone -- fit "${common[@]}" --trainer.max_epochs 4 \
-    --model.step_sleep_ms 20 --loggers.logs_dir "$dir" > "stop$ranks.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do [[ -s $dir/mlp/version_0/metrics.jsonl ]] && break; sleep 0.02; done
-  sleep 0.2
-  kill -USR1 "$pid"
-  wait "$pid"
+  run_and_signal USR1 "stop$ranks.out" "epoch 1/4 \| train loss" -- "$LAUNCH" --nproc-per-node "$ranks" --standalone -- \
+    fit "${common[@]}" --trainer.max_epochs 4 --model.step_sleep_ms 20 --loggers.logs_dir "$dir"
   rc=$?
   check "$ranks rank(s): SIGUSR1 during epoch 2 stops the fit with exit 75 (got $rc)" test "$rc" -eq 75
   check "$ranks rank(s): it stopped inside epoch 2 and wrote last.pt" \
@@ -70,13 +65,8 @@ for ranks in 1 2; do
 done
 
 # TERM as the requeue signal, sent to bolt-launch: the ranks checkpoint; the launcher says so.
-"$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.max_epochs 4 --trainer.requeue_signal TERM \
-  --model.step_sleep_ms 20 --loggers.logs_dir "$WORK/term" > term.out 2>&1 &
-pid=$!
-for _ in $(seq 600); do grep -q "20 steps per epoch" term.out && break; sleep 0.02; done
-sleep 0.3
-kill -TERM "$pid"
-wait "$pid"
+run_and_signal TERM term.out "20 steps per epoch" -- "$LAUNCH" --nproc-per-node 2 --standalone -- \
+  fit "${common[@]}" --trainer.max_epochs 4 --trainer.requeue_signal TERM --model.step_sleep_ms 20 --loggers.logs_dir "$WORK/term"
 rc=$?
 check "requeue_signal TERM: SIGTERM to bolt-launch ends with exit 75 (got $rc)" test "$rc" -eq 75
 check "... and bolt-launch reports a stop for requeue, not a failure" \

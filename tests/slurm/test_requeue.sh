@@ -3,30 +3,9 @@
 # `scancel --signal=USR1`; the ranks checkpoint at one step, rank 0 requeues the job, Slurm runs
 # it again (SLURM_RESTART_COUNT=1) and it resumes from last.pt, ending with the parameters and
 # metrics of an uninterrupted run. A cluster that cannot be reached fails this test.
-source "$(dirname "$0")/../e2e/lib.sh"
-EXAMPLES=$SRC/scripts/slurm
-if ! scontrol ping >/dev/null 2>&1; then
-  fail "the local Slurm cluster is not reachable (start it with scripts/slurm-local.sh start)"
-  finish
-  exit 1
-fi
-export BOLT_HOME=$SRC
+source "$(dirname "$0")/lib.sh"
 args=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 11 --trainer.max_epochs 3
       --model.lr 0.02 --data.train_size 640 --data.val_size 333 --data.batch_size 8)
-echo '{}' > empty.json
-export BOLT_CONFIG=$WORK/empty.json
-
-job_field() { scontrol show job -o "$1" 2>/dev/null | grep -o "$2=[^ ]*" | cut -d= -f2; }
-# wait_done ID SECONDS: the final state; a requeued job passes through PENDING and runs again.
-wait_done() {
-  local state=""
-  for _ in $(seq $(($2 * 4))); do
-    state=$(job_field "$1" JobState)
-    case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) echo "$state"; return 0 ;; esac
-    sleep 0.25
-  done
-  echo "STILL_${state:-UNKNOWN}"
-}
 
 expect_exit 0 "epoch 3/3" "local reference: 4 ranks, uninterrupted" -- \
   "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --loggers.logs_dir "$WORK/ref"
@@ -34,13 +13,12 @@ REF=$WORK/ref/mlp/version_0
 
 for example in cpu-2x2 cpu-per-node; do
   logs=$WORK/$example
-  id=$(sbatch --parsable --chdir "$WORK" "$EXAMPLES/$example.sbatch" "${args[@]}" --model.step_sleep_ms 40 \
-       --loggers.logs_dir "$logs" | cut -d';' -f1)
+  id=$(submit "$EXAMPLES/$example.sbatch" "${args[@]}" --model.step_sleep_ms 40 --loggers.logs_dir "$logs")
   # Signal once epoch 1 is logged: the stop lands inside epoch 2.
   for _ in $(seq 240); do [[ -s $logs/mlp/version_0/metrics.jsonl ]] && break; sleep 0.25; done
   sleep 0.3
   scancel --signal=USR1 "$id"
-  state=$(wait_done "$id" 150)
+  state=$(wait_job "$id" 150)
   out=$WORK/bolt-$id.out
   check "$example: the signalled job was requeued, ran again and completed ($state, restarts $(job_field "$id" Restarts))" \
     test "$state" = COMPLETED -a "$(job_field "$id" Restarts)" = 1
@@ -70,11 +48,10 @@ done
 # A job that may not be requeued (--no-requeue): last.pt is still written, and the job fails
 # saying so instead of pretending it will come back.
 logs=$WORK/no-requeue
-id=$(sbatch --parsable --no-requeue --chdir "$WORK" "$EXAMPLES/cpu-2x2.sbatch" "${args[@]}" --model.step_sleep_ms 40 \
-     --loggers.logs_dir "$logs" | cut -d';' -f1)
+id=$(submit --no-requeue "$EXAMPLES/cpu-2x2.sbatch" "${args[@]}" --model.step_sleep_ms 40 --loggers.logs_dir "$logs")
 for _ in $(seq 240); do [[ -s $logs/mlp/version_0/metrics.jsonl ]] && break; sleep 0.25; done
 scancel --signal=USR1 "$id"
-state=$(wait_done "$id" 60)
+state=$(wait_job "$id" 60)
 check "--no-requeue job: the stop ends it as FAILED ($state), not requeued" test "$state" = FAILED -a "$(job_field "$id" Restarts)" = 0
 check "... with last.pt written and the reason in the job output" \
   grep -q "last.pt was written, but the job could not be requeued (scontrol requeue $id exited 1): resubmit it with --trainer.resume auto" "$WORK/bolt-$id.out"

@@ -1,30 +1,9 @@
 #!/usr/bin/env bash
 # Real sbatch/srun jobs on the local cluster of scripts/slurm-local.sh (scripts/test.sh starts
 # it). A cluster that cannot be reached fails this test; it never skips.
-source "$(dirname "$0")/../e2e/lib.sh"
-EXAMPLES=$SRC/scripts/slurm
-if ! scontrol ping >/dev/null 2>&1; then
-  fail "the local Slurm cluster is not reachable (start it with scripts/slurm-local.sh start)"
-  finish
-  exit 1
-fi
-export BOLT_HOME=$SRC
+source "$(dirname "$0")/lib.sh"
 args=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 7 --trainer.max_epochs 2
       --data.train_size 640 --data.val_size 333 --data.test_size 101 --data.batch_size 8)
-echo '{}' > empty.json
-export BOLT_CONFIG=$WORK/empty.json
-
-# wait_job ID SECONDS: polls scontrol (sbatch --wait polls too coarsely); prints the final state.
-wait_job() {
-  local id=$1 state=""
-  for _ in $(seq $(($2 * 4))); do
-    state=$(scontrol show job -o "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
-    case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) echo "$state"; return 0 ;; esac
-    sleep 0.25
-  done
-  echo "STILL_${state:-UNKNOWN}"
-}
-submit() { sbatch --parsable --chdir "$WORK" "$@" | cut -d';' -f1; }
 
 expect_exit 0 "epoch 2/2" "local reference: 1 launcher, 4 ranks" -- \
   "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --loggers.logs_dir "$WORK/local"
