@@ -49,6 +49,7 @@ TEST_CASE("bucketed reducer leaves the mean of both ranks' gradients, with sever
   std::vector<at::Tensor> grads[2];
   std::vector<at::Tensor> inputs = {at::randn({8, 6}), at::randn({8, 6})};
   size_t buckets = 0;
+  double side_means[2][2] = {};
   // Built before the threads start: the global generator must not be shared by racing seeds.
   std::vector<torch::nn::Sequential> nets;
   for (int rank = 0; rank < 2; ++rank) {
@@ -62,8 +63,10 @@ TEST_CASE("bucketed reducer leaves the mean of both ranks' gradients, with sever
     if (rank == 0) buckets = reducer.num_buckets();
     for (int step = 0; step < 2; ++step) {
       for (auto& p : net->parameters()) p.mutable_grad() = at::Tensor();
+      reducer.set_side_value(rank == 1 && step == 1 ? 1.0 : 0.0);  // rank 1 raises a flag in step 2
       net->forward(inputs[rank]).sum().backward();
       reducer.finalize();
+      side_means[rank][step] = reducer.side_mean().item<double>();
     }
     for (auto& p : net->parameters()) grads[rank].push_back(p.grad().clone());
   };
@@ -71,6 +74,11 @@ TEST_CASE("bucketed reducer leaves the mean of both ranks' gradients, with sever
   run(0);
   other.join();
   CHECK(buckets >= 3);
+  // The side value rides on the last bucket: both ranks see the same mean, step by step.
+  CHECK(side_means[0][0] == 0.0);
+  CHECK(side_means[1][0] == 0.0);
+  CHECK(side_means[0][1] == 0.5);
+  CHECK(side_means[1][1] == 0.5);
 
   torch::manual_seed(0);
   torch::nn::Sequential net(torch::nn::Linear(6, 5), torch::nn::Linear(5, 3), torch::nn::Linear(3, 1));

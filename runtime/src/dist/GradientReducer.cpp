@@ -12,13 +12,14 @@ BucketedGradientReducer::BucketedGradientReducer(std::vector<at::Tensor> paramet
   // Reverse order: the last layers' gradients arrive first.
   std::vector<std::size_t> current;
   int64_t current_bytes = 0;
-  auto close_bucket = [&] {
+  auto close_bucket = [&](bool last) {
     if (current.empty()) return;
     const auto& first = parameters_[current.front()];
     int64_t numel = 0;
     for (auto p : current) numel += parameters_[p].numel();
     Bucket bucket;
-    bucket.flat = at::zeros({numel}, first.options().requires_grad(false));
+    if (last) side_offset_ = numel;
+    bucket.flat = at::zeros({numel + (last ? 1 : 0)}, first.options().requires_grad(false));
     int64_t offset = 0;
     for (std::size_t e = 0; e < current.size(); ++e) {
       const auto p = current[e];
@@ -37,11 +38,12 @@ BucketedGradientReducer::BucketedGradientReducer(std::vector<at::Tensor> paramet
     const bool other_kind = !current.empty() &&
                             (parameters_[current.front()].scalar_type() != p.scalar_type() ||
                              parameters_[current.front()].device() != p.device());
-    if (other_kind || (!current.empty() && current_bytes + bytes > bucket_bytes)) close_bucket();
+    if (other_kind || (!current.empty() && current_bytes + bytes > bucket_bytes)) close_bucket(false);
     current.push_back(i);
     current_bytes += bytes;
   }
-  close_bucket();
+  close_bucket(true);
+  if (buckets_.empty()) throw DistributedError("DDP needs at least one parameter to train");
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     hooks_.push_back(
         parameters_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
@@ -73,6 +75,7 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
 }
 
 void BucketedGradientReducer::launch(Bucket& bucket) {
+  if (&bucket == &buckets_.back()) bucket.flat.narrow(0, side_offset_, 1).fill_(side_value_);
   bucket.flat.div_(static_cast<double>(comm_.size()));
   bucket.work = comm_.allreduce_sum_async(bucket.flat);
 }
@@ -82,6 +85,10 @@ void BucketedGradientReducer::launch_ready() {
          buckets_[next_to_launch_].pending == buckets_[next_to_launch_].params.size()) {
     launch(buckets_[next_to_launch_++]);
   }
+}
+
+at::Tensor BucketedGradientReducer::side_mean() const {
+  return buckets_.back().flat.narrow(0, side_offset_, 1);
 }
 
 void BucketedGradientReducer::finalize() {

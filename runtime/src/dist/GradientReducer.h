@@ -16,18 +16,26 @@ class GradientReducer {
  public:
   virtual ~GradientReducer() = default;
   virtual void finalize() = 0;
+  // One number that travels with a step's gradients, at no extra collective: set it before
+  // the step's backward; after finalize() side_mean() holds its mean over ranks (a 1-element
+  // tensor on the gradients' device, read only when needed: on CUDA reading synchronises).
+  // The trainer agrees on stopping for a requeue through it.
+  virtual void set_side_value(double value) = 0;
+  virtual at::Tensor side_mean() const = 0;
 };
 
 // Packs gradients into flat buckets of about `bucket_bytes` (in reverse parameter order, the
 // order backward produces them) and starts each bucket's allreduce as soon as it is full,
 // while backward is still running. Buckets launch in index order on every rank, as the
-// collectives must match across ranks.
+// collectives must match across ranks. The last bucket carries the side value.
 class BucketedGradientReducer : public GradientReducer {
  public:
   BucketedGradientReducer(std::vector<at::Tensor> parameters, Communicator& comm,
                           int64_t bucket_bytes);
   ~BucketedGradientReducer() override;
   void finalize() override;
+  void set_side_value(double value) override { side_value_ = value; }
+  at::Tensor side_mean() const override;
   std::size_t num_buckets() const { return buckets_.size(); }
 
  private:
@@ -53,6 +61,8 @@ class BucketedGradientReducer : public GradientReducer {
   std::vector<unsigned> hooks_;
   std::vector<Bucket> buckets_;
   std::size_t next_to_launch_ = 0;
+  double side_value_ = 0;
+  int64_t side_offset_ = 0;  // the side value's place: one element past the last bucket's gradients
 };
 
 }  // namespace bolt::dist

@@ -263,38 +263,29 @@ double current_lr(torch::optim::Optimizer& optimizer) {
 }  // namespace
 
 namespace {
-// Whether any rank got the requeue signal, agreed at a step boundary: the flag's sum is
-// launched before a step (overlapping its compute) and read after it, so every rank stops
-// after the same step. On CUDA reading the sum synchronises the stream: ask every 20 steps.
+// Whether any rank got the requeue signal, agreed at a step boundary so that every rank stops
+// after the same step. Under DDP the flag rides on the step's gradient allreduce (no extra
+// collective); each rank reads the agreed value after the step. On CUDA reading synchronises
+// the stream, so it is read every 20 steps there.
 class StopAgreement {
  public:
-  StopAgreement(const StopSignal& signal, dist::Communicator* comm, const c10::Device& device)
-      : signal_(signal), comm_(comm), device_(device), every_(device.is_cuda() ? 20 : 1) {}
+  StopAgreement(const StopSignal& signal, dist::GradientReducer* reducer, const c10::Device& device)
+      : signal_(signal), reducer_(reducer), every_(device.is_cuda() ? 20 : 1) {}
 
-  void before_step(int64_t global_step) {
-    if (signal_.number() == 0 || global_step % every_ != 0) return;
-    asked_ = true;
-    if (!comm_) return;
-    flag_ = at::full({1}, signal_.received() ? 1.0f : 0.0f, at::TensorOptions().device(device_));
-    pending_ = comm_->allreduce_sum_async(flag_);
+  void before_step() {
+    if (reducer_ && signal_.number() != 0) reducer_->set_side_value(signal_.received() ? 1.0 : 0.0);
   }
 
-  bool after_step() {
-    if (!std::exchange(asked_, false)) return false;
-    if (!comm_) return signal_.received();
-    pending_->wait();
-    pending_.reset();
-    return flag_.item<float>() > 0;
+  bool after_step(int64_t global_step) {
+    if (signal_.number() == 0 || global_step % every_ != 0) return false;
+    if (!reducer_) return signal_.received();
+    return reducer_->side_mean().item<double>() > 0;
   }
 
  private:
   const StopSignal& signal_;
-  dist::Communicator* comm_;
-  c10::Device device_;
+  dist::GradientReducer* reducer_;
   int64_t every_;
-  bool asked_ = false;
-  at::Tensor flag_;
-  std::unique_ptr<dist::PendingWork> pending_;
 };
 }  // namespace
 
@@ -322,7 +313,7 @@ std::optional<EpochMetrics> Trainer::train_one_epoch(int64_t epoch) {
   loader.start_epoch(epoch, first_batch);
   auto progress = s.loggers.configure_progressbar();
   progress.start(epoch, s.config.get_int("max_epochs"), loader.num_batches(), first_batch);
-  StopAgreement stop(*s.stop_signal, s.comm.get(), s.device);
+  StopAgreement stop(*s.stop_signal, s.reducer.get(), s.device);
   int64_t batch_idx = first_batch;
   while (auto host_batch = loader.next()) {
     if (s.global_step == 0 && s.env.launch_time > 0) {
@@ -330,7 +321,7 @@ std::optional<EpochMetrics> Trainer::train_one_epoch(int64_t epoch) {
           std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
           s.env.launch_time;
     }
-    stop.before_step(s.global_step);
+    stop.before_step();
     const Batch batch = to_device(*host_batch, s.device, non_blocking);
     StepOutput out = training_step(batch_idx, batch);
     s.optim.optimizer->zero_grad();
@@ -348,7 +339,7 @@ std::optional<EpochMetrics> Trainer::train_one_epoch(int64_t epoch) {
                   loader.num_batches(), out.loss.item<double>());
     }
     ++batch_idx;
-    if (stop.after_step()) {
+    if (stop.after_step(s.global_step)) {
       progress.finish();
       stop_for_requeue(epoch, batch_idx);
       return std::nullopt;
