@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 COMPARE=$BUILD/bin/compare_checkpoints
 common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 3 --data.batch_size 16 --model.lr 0.02
+        --trainer.log_every_n_steps 5
         --data.train_size 640)
 
 for ranks in 1 2; do
@@ -47,6 +48,31 @@ assert worst <= 1e-12, worst
 PY
 }
 
+# same_loss_steps A_DIR B_DIR: train/loss_step as TensorBoard shows it (a SessionLog START at
+# step S drops the earlier events from S on) is the same series in both runs.
+same_loss_steps() {
+  /usr/bin/python3 - "$SRC/tests/e2e/tfevents.py" "$1" "$2" <<'PY'
+import glob, json, subprocess, sys
+reader, straight, resumed = sys.argv[1:]
+def events(path):
+    out = subprocess.run([sys.executable, reader, path], check=True, capture_output=True, text=True).stdout
+    return [json.loads(l) for l in out.splitlines()]
+def as_tensorboard_sees(run):
+    seen, restarts = [], 0
+    for path in sorted(glob.glob(run + "/events.out.tfevents.*")):
+        for e in events(path):
+            if e.get("session_log") == 1:
+                restarts += 1
+                seen = [x for x in seen if x["step"] < e["step"]]
+            elif "tag" in e:
+                seen.append(e)
+    return [(e["step"], e["value"]) for e in seen if e["tag"] == "train/loss_step"], restarts
+(a, _), (b, restarts) = as_tensorboard_sees(straight), as_tensorboard_sees(resumed)
+assert restarts >= 1, "no SessionLog START in the resumed run"
+assert a == b and len(a) >= 10, (a, b)
+PY
+}
+
 # The requeue signal mid-epoch: every rank stops after the same step, writes last.pt, exit 75.
 for ranks in 1 2; do
   dir=$WORK/stop$ranks
@@ -62,6 +88,8 @@ for ranks in 1 2; do
     "$COMPARE" "$TESTKIT" mlp "$WORK/straight$ranks/mlp/version_0/checkpoints/last.pt" "$dir/mlp/version_0/checkpoints/last.pt" 0
   check "$ranks rank(s): metrics of the stopped + resumed fit equal the straight one" \
     same_metrics "$WORK/straight$ranks/mlp/version_0" "$dir/mlp/version_0"
+  check "$ranks rank(s): TensorBoard shows the straight run's train/loss_step" \
+    same_loss_steps "$WORK/straight$ranks/mlp/version_0" "$dir/mlp/version_0"
 done
 
 # TERM as the requeue signal, sent to bolt-launch: the ranks checkpoint; the launcher says so.
@@ -85,6 +113,8 @@ check "--max-restarts: it resumed from the step-42 checkpoint" grep -q "at epoch
 expect_exit 0 "max relative difference 0.000e\+00" "--max-restarts: final parameters equal the straight run's, bitwise" -- \
   "$COMPARE" "$TESTKIT" mlp "$WORK/straight2/mlp/version_0/checkpoints/last.pt" "$WORK/restart/mlp/version_0/checkpoints/last.pt" 0
 check "--max-restarts: metrics equal the straight run's" same_metrics "$WORK/straight2/mlp/version_0" "$WORK/restart/mlp/version_0"
+check "--max-restarts: TensorBoard drops the killed attempt's steps after the checkpoint" \
+  same_loss_steps "$WORK/straight2/mlp/version_0" "$WORK/restart/mlp/version_0"
 expect_exit 137 "rank 1 .* failed: killed by SIGKILL" "without --max-restarts the same failure ends the run" -- \
   "$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.max_epochs 4 \
   --model.fail_step 45 --model.fail_mode sigkill --loggers.logs_dir "$WORK/norestart"

@@ -1,5 +1,6 @@
 # Reads a TensorBoard event file the way TensorBoard does: checks both masked CRC-32Cs of
-# every record and decodes Event/Summary protobufs. Prints one JSON object per scalar.
+# every record and decodes Event/Summary protobufs. Prints one JSON object per scalar, and one
+# {"session_log": STATUS, "step": N} per SessionLog event (START = 1 marks a restart).
 #   python3 tfevents.py FILE
 import json
 import struct
@@ -71,6 +72,9 @@ while pos < len(data):
             step = value
         elif field == 3:
             version = value.decode()
+        elif field == 7:
+            status = dict(fields(value)).get(1, 0)
+            print(json.dumps({"session_log": status, "step": step, "wall_time": wall}))
         elif field == 5:
             for f, v in fields(value):
                 assert f == 1

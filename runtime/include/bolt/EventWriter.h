@@ -19,6 +19,9 @@ class BOLT_API EventWriter {
   // Creates <dir>/events.out.tfevents.<unix seconds>.<host>.
   explicit EventWriter(const std::filesystem::path& dir);
   void add_scalar(const std::string& tag, double value, int64_t step);
+  // SessionLog START at `step`: TensorBoard then discards what an earlier, interrupted attempt
+  // wrote from that step on (a resumed fit repeats those steps).
+  void add_session_start(int64_t step);
   void flush();
   const std::filesystem::path& path() const { return path_; }
 

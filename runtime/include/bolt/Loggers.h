@@ -38,6 +38,9 @@ class BOLT_API Loggers {
   bool has_writer() const { return writer_ != nullptr; }
   // Per-epoch and per-step scalars, to the writer when there is one.
   void log_scalars(const std::map<std::string, double>& values, int64_t step);
+  // A resumed fit continues at global step `step`: TensorBoard drops the interrupted
+  // attempt's per-step scalars from there.
+  void log_resume(int64_t step);
   // Rank 0, loggers.progress: a live bar on a terminal, a line per 10 % of an epoch elsewhere.
   ProgressBar configure_progressbar() const;
 

@@ -50,7 +50,8 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Event { double wall_time = 1; int64 step = 2; oneof { string file_version = 3; Summary summary = 5; } }
+// Event { double wall_time = 1; int64 step = 2;
+//         oneof { string file_version = 3; Summary summary = 5; SessionLog session_log = 7; } }
 std::string event_header(int64_t step) {
   std::string event;
   put_tag(event, 1, 1);
@@ -97,6 +98,16 @@ void EventWriter::add_scalar(const std::string& tag, double value, int64_t step)
   put_bytes(summary, 1, summary_value);
   std::string event = event_header(step);
   put_bytes(event, 5, summary);
+  write_record(event);
+}
+
+void EventWriter::add_session_start(int64_t step) {
+  // Event { SessionLog session_log = 7; }  SessionLog { SessionStatus status = 1; }  START = 1
+  std::string session_log;
+  put_tag(session_log, 1, 0);
+  put_varint(session_log, 1);
+  std::string event = event_header(step);
+  put_bytes(event, 7, session_log);
   write_record(event);
 }
 

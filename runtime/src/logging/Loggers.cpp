@@ -155,6 +155,10 @@ void Loggers::log_scalars(const std::map<std::string, double>& values, int64_t s
   for (const auto& [tag, value] : values) writer_->add_scalar(tag, value, step);
 }
 
+void Loggers::log_resume(int64_t step) {
+  if (writer_) writer_->add_session_start(step);
+}
+
 void Loggers::write_json(const std::string& file_name, const nlohmann::json& value) const {
   if (rank_ != 0 || run_dir_.empty()) return;
   std::ofstream out(run_dir_ / file_name);

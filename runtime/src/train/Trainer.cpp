@@ -518,6 +518,7 @@ int64_t Trainer::resume_from(const fs::path& checkpoint) {
   at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
   generator.set_state(extra.at("rng_cpu"));
   s.loggers.drop_metrics_after_epoch(epoch);
+  s.loggers.log_resume(s.global_step + 1);
   s.log->info("fit: resumed from {} at epoch {} step {} (global step {})", checkpoint.string(),
               epoch + 1, epoch_step, s.global_step);
   return epoch;
