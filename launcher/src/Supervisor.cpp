@@ -93,6 +93,11 @@ class Supervisor {
       code = report();
       const bool failed = code != 0 && code != kStoppedForRequeueExitCode && !interrupted_by_;
       if (!failed || restart >= options_.max_restarts) break;
+      if (code == UsageError::kExitCode) {
+        std::cerr << "bolt-launch: not restarting: exit code 2 is a usage or configuration error, "
+                     "which a restart would repeat\n";
+        break;
+      }
       if (options_.repick_port) plan_.master_port = pick_free_port();
       std::cerr << fmt::format("bolt-launch: restarting all {} ranks (restart {} of {}, "
                                "BOLT_RESTART_COUNT={}); they resume from last.pt\n",

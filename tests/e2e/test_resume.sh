@@ -118,6 +118,9 @@ check "--max-restarts: TensorBoard drops the killed attempt's steps after the ch
 expect_exit 137 "rank 1 .* failed: killed by SIGKILL" "without --max-restarts the same failure ends the run" -- \
   "$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.max_epochs 4 \
   --model.fail_step 45 --model.fail_mode sigkill --loggers.logs_dir "$WORK/norestart"
+expect_exit 2 "not restarting: exit code 2 is a usage or configuration error" \
+  "--max-restarts does not repeat a configuration error" -- \
+  "$LAUNCH" --nproc-per-node 2 --standalone --max-restarts 3 -- fit "${common[@]}" --trainer.max_epochs 0
 expect_exit 2 "--max-restarts restarts the ranks of one node, but this job has 2 nodes" "--max-restarts with several nodes is refused" -- \
   "$LAUNCH" --nnodes 2 --node-rank 1 --nproc-per-node 1 --max-restarts 1 -- fit "${common[@]}"
 

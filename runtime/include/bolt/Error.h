@@ -17,7 +17,8 @@ class BOLT_API Error : public std::runtime_error {
 class BOLT_API UsageError : public Error {
  public:
   using Error::Error;
-  int exit_code() const override { return 2; }
+  static constexpr int kExitCode = 2;
+  int exit_code() const override { return kExitCode; }
 };
 
 class BOLT_API ConfigError : public UsageError {
