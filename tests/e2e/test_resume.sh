@@ -92,6 +92,17 @@ for ranks in 1 2; do
     same_loss_steps "$WORK/straight$ranks/mlp/version_0" "$dir/mlp/version_0"
 done
 
+# The signal during validation: the ranks stop right after that epoch's checkpoint.
+run_and_signal USR1 evalstop.out "progress: epoch 1/4 \| 20/20" -- "$LAUNCH" --nproc-per-node 2 --standalone -- \
+  fit "${common[@]}" --trainer.max_epochs 4 --model.eval_sleep_ms 100 --loggers.logs_dir "$WORK/evalstop"
+rc=$?
+check "SIGUSR1 during validation: exit 75 (got $rc), stopped at the end of epoch 1" \
+  bash -c "test $rc -eq 75 && grep -q 'every rank stops at the end of epoch 1 (global step 20)' evalstop.out"
+expect_exit 0 "resumed from .*last.pt at epoch 2 step 0" "... and resumes at epoch 2" -- \
+  "$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.max_epochs 4 --trainer.resume auto --loggers.logs_dir "$WORK/evalstop"
+expect_exit 0 "max relative difference 0.000e\+00" "... to the straight run's parameters, bitwise" -- \
+  "$COMPARE" "$TESTKIT" mlp "$WORK/straight2/mlp/version_0/checkpoints/last.pt" "$WORK/evalstop/mlp/version_0/checkpoints/last.pt" 0
+
 # TERM as the requeue signal, sent to bolt-launch: the ranks checkpoint; the launcher says so.
 run_and_signal TERM term.out "20 steps per epoch" -- "$LAUNCH" --nproc-per-node 2 --standalone -- \
   fit "${common[@]}" --trainer.max_epochs 4 --trainer.requeue_signal TERM --model.step_sleep_ms 20 --loggers.logs_dir "$WORK/term"

@@ -60,10 +60,15 @@ class Mlp : public bolt::Module {
                  "attempt only (BOLT_RESTART_COUNT unset or 0); -1: never")
         .add_int("fail_rank", 1, "rank that fails", 0)
         .add_string("fail_mode", "throw", "how it fails", {"throw", "sigkill"})
-        .add_int("step_sleep_ms", 0, "sleep in every training forward (slow runs for signal tests)", 0);
+        .add_int("step_sleep_ms", 0, "sleep in every training forward (slow runs for signal tests)", 0)
+        .add_int("eval_sleep_ms", 0, "sleep in every evaluation forward (slow validation)", 0);
   }
   at::Tensor forward(const at::Tensor& inputs) override {
-    if (is_training()) maybe_fail();
+    if (is_training()) {
+      maybe_fail();
+    } else if (const auto ms = config_.get_int("eval_sleep_ms"); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
     return fc2_->forward(torch::relu(fc1_->forward(inputs)));
   }
   bolt::Criterion configure_criterion() override {

@@ -96,7 +96,10 @@ class BOLT_API Trainer {
   void save_checkpoints(int64_t epoch, int64_t epoch_step, std::optional<double> val_score, bool best);
   // Loads a fit checkpoint; returns the epoch to continue (resume_epoch_step says where in it).
   int64_t resume_from(const std::filesystem::path& checkpoint);
+  // Every rank stopped after `epoch` full epochs and `epoch_step` steps: checkpoint (unless at
+  // an epoch end, already written), requeue under Slurm, and leave fit() with exit 75 to come.
   void stop_for_requeue(int64_t epoch, int64_t epoch_step);
+  bool any_rank_signalled();
   EpochMetrics evaluate_checkpoint(Stage stage);
   EpochMetrics run_test_stage(Stage stage);
 };

@@ -524,12 +524,26 @@ int64_t Trainer::resume_from(const fs::path& checkpoint) {
   return epoch;
 }
 
+bool Trainer::any_rank_signalled() {
+  auto& s = *state_;
+  if (s.stop_signal->number() == 0) return false;
+  if (!s.comm) return s.stop_signal->received();
+  auto flag = at::full({1}, s.stop_signal->received() ? 1.0f : 0.0f, at::TensorOptions().device(s.device));
+  s.comm->allreduce_sum(flag);
+  return flag.item<float>() > 0;
+}
+
 void Trainer::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
   auto& s = *state_;
-  s.log->warn("fit: SIG{} received: every rank stops after global step {} (epoch {}, step {}); "
-              "writing {}", s.stop_signal->name(), s.global_step, epoch + 1, epoch_step,
-              (s.run_dir / "checkpoints" / "last.pt").string());
-  save_checkpoints(epoch, epoch_step, std::nullopt, false);
+  if (epoch_step > 0) {
+    s.log->warn("fit: SIG{} received: every rank stops after global step {} (epoch {}, step {}); "
+                "writing {}", s.stop_signal->name(), s.global_step, epoch + 1, epoch_step,
+                (s.run_dir / "checkpoints" / "last.pt").string());
+    save_checkpoints(epoch, epoch_step, std::nullopt, false);
+  } else {
+    s.log->warn("fit: SIG{} received: every rank stops at the end of epoch {} (global step {}), "
+                "whose last.pt is written", s.stop_signal->name(), epoch, s.global_step);
+  }
   // From here on every rank only leaves. A requeue makes Slurm SIGTERM the step at once; dying
   // of it would report a stop that went as planned as a failure.
   std::signal(SIGTERM, SIG_IGN);
@@ -652,6 +666,12 @@ void Trainer::fit() {
     const bool best = val.at("score") > s.best_val_score;
     if (best) s.best_val_score = val.at("score");
     save_checkpoints(epoch + 1, 0, val.at("score"), best);
+    // A signal that came during validation is acted on here, not a whole epoch later: the
+    // epoch's last.pt is already written. One tiny allreduce per epoch.
+    if (epoch + 1 < max_epochs && any_rank_signalled()) {
+      stop_for_requeue(epoch + 1, 0);
+      return;
+    }
   }
   if (s.stop_signal->received()) {
     s.log->info("fit: SIG{} came after the last training step: the fit is complete, nothing to requeue",
