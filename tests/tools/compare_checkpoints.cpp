@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
     const auto& entry = bolt::Registry::instance().model(argv[2]);
     auto a = entry.create(bolt::Config("model", invocation.config["model"]));
     auto b = entry.create(bolt::Config("model", invocation.config["model"]));
-    bolt::load_checkpoint(argv[3], *a, nullptr);
-    bolt::load_checkpoint(argv[4], *b, nullptr);
+    bolt::load_checkpoint(argv[3], *a, {});
+    bolt::load_checkpoint(argv[4], *b, {});
     double worst = 0;
     std::string worst_name;
     for (const auto& item : a->named_parameters()) {

@@ -4,9 +4,13 @@
 #include "bolt/Export.h"
 #include <memory>
 
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
 #include "bolt/Config.h"
 #include "bolt/DataLoader.h"
 #include "bolt/Dataset.h"
+#include "bolt/RunContext.h"
 
 namespace bolt {
 
@@ -27,6 +31,11 @@ class BOLT_API DataModule {
   // A subclass hides this to declare its own keys (the seed's add_argparse_args).
   static void declare_options(OptionSet&) {}
 
+  // Facts the model's config receives before the model is built (LightningCLI's linked
+  // arguments), e.g. {"num_classes": 10, "vocab_size": 65}: each must be a key the model
+  // declares; a value the user set to something else is an error. --print-config shows them.
+  virtual nlohmann::json link_to_model() const { return nlohmann::json::object(); }
+
   // Optional one-time work (e.g. unpacking data), run on local rank 0 before setup_dataset.
   virtual void prepare_data() {}
   // Returns train/val/test; a null val is split off train (1/num_splits, fixed seed).
@@ -40,6 +49,12 @@ class BOLT_API DataModule {
   DataLoader train_dataloader();
   DataLoader val_dataloader();
   DataLoader test_dataloader();
+
+  // Rank, world size and device of this process; set by the Trainer before prepare_data().
+  const RunContext& context() const { return context_; }
+  void set_context(const RunContext& context) { context_ = context; }
+  // The logger "bolt.data": rank 0's console and this rank's rank-<r>.log.
+  spdlog::logger& log() const;
 
   const Config& config() const { return config_; }
   std::string data_dir() const;
@@ -58,6 +73,8 @@ class BOLT_API DataModule {
   int64_t world_size_ = 1;
   int64_t rank_ = 0;
   uint64_t seed_ = 0;
+  RunContext context_;
+  mutable std::shared_ptr<spdlog::logger> logger_;
 };
 
 }  // namespace bolt

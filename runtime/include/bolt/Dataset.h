@@ -3,17 +3,40 @@
 // cheaper than stacking single examples, and loader threads may call get_batch concurrently.
 #include "bolt/Export.h"
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
 
 namespace bolt {
 
+// A batch of named tensors whose first dimension is the example: `inputs` and `targets` (the
+// one-tensor shape every model knows) and any others in `fields` (a mask, lengths, a second
+// input). Collation, sharding, pin_memory, device transfer and limit_* apply to all of them.
 struct BOLT_API Batch {
   at::Tensor inputs;
   at::Tensor targets;
-  int64_t size() const { return inputs.defined() ? inputs.size(0) : 0; }
+  std::map<std::string, at::Tensor> fields;
+
+  // Examples in the batch (the first dimension of the first defined tensor).
+  int64_t size() const;
+  bool has(const std::string& name) const;
+  // "inputs", "targets" or a field; throws DataError listing the names this batch has.
+  const at::Tensor& operator[](const std::string& name) const;
+  // Sets "inputs", "targets" or a field.
+  void set(const std::string& name, at::Tensor tensor);
+  std::vector<std::string> names() const;
+  // The same batch with `transform` applied to every defined tensor (device moves, pinning).
+  template <class Transform>
+  Batch map(Transform&& transform) const {
+    Batch out;
+    if (inputs.defined()) out.inputs = transform(inputs);
+    if (targets.defined()) out.targets = transform(targets);
+    for (const auto& [name, tensor] : fields) out.fields.emplace(name, transform(tensor));
+    return out;
+  }
 };
 
 class BOLT_API Dataset {
@@ -24,18 +47,20 @@ class BOLT_API Dataset {
   virtual Batch get_batch(const std::vector<int64_t>& indices) const = 0;
 };
 
-// Examples stored as two tensors whose first dimension is the example index.
+// Examples stored as named tensors whose first dimension is the example index.
 class BOLT_API TensorDataset : public Dataset {
  public:
   TensorDataset(at::Tensor inputs, at::Tensor targets);
+  // Any names ("inputs" and "targets" fill those members of the batch); all the same length.
+  explicit TensorDataset(std::map<std::string, at::Tensor> fields);
   int64_t size() const override;
   Batch get_batch(const std::vector<int64_t>& indices) const override;
-  const at::Tensor& inputs() const { return inputs_; }
-  const at::Tensor& targets() const { return targets_; }
+  const at::Tensor& inputs() const { return examples_.inputs; }
+  const at::Tensor& targets() const { return examples_.targets; }
+  const Batch& examples() const { return examples_; }
 
  private:
-  at::Tensor inputs_;
-  at::Tensor targets_;
+  Batch examples_;
 };
 
 // A view of some examples of another dataset, in the given order.

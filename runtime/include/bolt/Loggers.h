@@ -29,9 +29,12 @@ class BOLT_API Loggers {
   // logs_dir, name, loggerfmt, datefmt, tracker_keys, tracker_reduction, level.
   static void declare_options(OptionSet& options);
 
+  // "bolt" and its children are also in spdlog's registry (spdlog::get("bolt.trainer")).
   std::shared_ptr<spdlog::logger> root_logger();
   std::shared_ptr<spdlog::logger> child_logger(const std::string& name);
-  Tracker configure_tracker() const;
+  // The tracker of loggers.tracker_keys (empty: every name in `available`, the names the steps
+  // report). A key not in `available` is a ConfigError, raised before anything is written.
+  Tracker configure_tracker(const std::vector<std::string>& available) const;
   // Rank 0, loggers.tensorboard: the TensorBoard event file in the run directory, opened by
   // open_run_directory() (override to write elsewhere, or return nullptr for none).
   virtual std::unique_ptr<EventWriter> configure_writer(const std::filesystem::path& run_dir) const;
@@ -69,12 +72,17 @@ class BOLT_API Loggers {
   Config config_;
   int64_t rank_;
   std::filesystem::path run_dir_;
-  std::vector<spdlog::sink_ptr> sinks_;
+  std::vector<spdlog::sink_ptr> sinks_;  // the console (rank 0), then the run directory's file
   std::vector<std::shared_ptr<spdlog::logger>> loggers_;
   std::ofstream metrics_;
   nlohmann::json run_config_, run_launch_;
   std::unique_ptr<EventWriter> writer_;
 };
+
+// The logger "bolt.<name>" for plugin code (a Module, DataModule or Trainer of a plugin):
+// Bolt's format, rank 0's console and this rank's rank-<r>.log once the run directory is open.
+// Outside a worker (no Loggers yet) a logger that drops everything.
+BOLT_API std::shared_ptr<spdlog::logger> get_logger(const std::string& name);
 
 // Finds the next free version_<n> under <logs_dir>/<name> and creates it.
 std::filesystem::path create_run_directory(const std::filesystem::path& logs_dir,

@@ -4,9 +4,12 @@
 //   BOLT_PLUGIN("my_plugin");                        // once per plugin
 //   BOLT_REGISTER_MODEL(MyModel, "my_model");        // a bolt::Module subclass
 //   BOLT_REGISTER_DATA(MyDataModule, "my_data");     // a bolt::DataModule subclass
+//   BOLT_REGISTER_TRAINER(MyTrainer, "my_trainer");  // a bolt::Trainer subclass (optional)
 //
-// Each class needs a constructor taking `const bolt::Config&` and may hide the static
-// `declare_options(bolt::OptionSet&)` to add its own keys.
+// A model or data module needs a constructor taking `const bolt::Config&`; a trainer the
+// bolt::Trainer constructor's arguments (`using bolt::Trainer::Trainer;`). Each may hide the
+// static `declare_options(bolt::OptionSet&)` to add its own keys (a trainer's go under
+// trainer., after the built-in ones). `trainer.name` picks the trainer ("default": Bolt's).
 #include "bolt/Export.h"
 #include <functional>
 #include <memory>
@@ -18,6 +21,7 @@
 #include "bolt/Config.h"
 #include "bolt/DataModule.h"
 #include "bolt/Module.h"
+#include "bolt/Trainer.h"
 #include "bolt/Version.h"
 
 namespace bolt {
@@ -43,6 +47,16 @@ struct BOLT_API DataEntry {
   std::function<std::shared_ptr<DataModule>(const Config&)> create;
 };
 
+using TrainerFactory = std::function<std::unique_ptr<Trainer>(
+    const Config&, const WorkerEnvironment&, Loggers&, DataModule&, std::shared_ptr<Module>)>;
+
+struct BOLT_API TrainerEntry {
+  std::string name;
+  std::string plugin;
+  std::function<void(OptionSet&)> declare_options;  // the subclass's own keys only
+  TrainerFactory create;
+};
+
 // The one global registry: static initialisers of a plugin add to it while it is dlopen'ed.
 // Entries arrive "staged" and are committed only once the plugin's ABI has been checked.
 class BOLT_API Registry {
@@ -51,19 +65,25 @@ class BOLT_API Registry {
 
   void stage_model(ModelEntry entry);
   void stage_data(DataEntry entry);
+  void stage_trainer(TrainerEntry entry);
   void commit_staged(const std::string& plugin);
   void discard_staged();
 
   const ModelEntry& model(const std::string& name) const;  // throws PluginError listing names
   const DataEntry& data(const std::string& name) const;
+  const TrainerEntry& trainer(const std::string& name) const;
   std::vector<std::string> model_names() const;
   std::vector<std::string> data_names() const;
+  std::vector<std::string> trainer_names() const;
   const std::vector<ModelEntry>& models() const { return models_; }
   const std::vector<DataEntry>& datas() const { return datas_; }
+  const std::vector<TrainerEntry>& trainers() const { return trainers_; }
 
  private:
+  Registry();  // holds Bolt's own "default" trainer
   std::vector<ModelEntry> models_, staged_models_;
   std::vector<DataEntry> datas_, staged_datas_;
+  std::vector<TrainerEntry> trainers_, staged_trainers_;
 };
 
 namespace detail {
@@ -87,6 +107,25 @@ struct DataRegistration {
          }});
   }
 };
+template <class T>
+struct TrainerRegistration {
+  explicit TrainerRegistration(const char* name) {
+    static_assert(std::is_base_of_v<Trainer, T>, "BOLT_REGISTER_TRAINER needs a bolt::Trainer subclass");
+    Registry::instance().stage_trainer(
+        {name, "",
+         [](OptionSet& options) {
+           // Only keys the subclass adds: the built-in ones are declared for every trainer.
+           using Declare = void (*)(OptionSet&);
+           if (static_cast<Declare>(&T::declare_options) != static_cast<Declare>(&Trainer::declare_options)) {
+             T::declare_options(options);
+           }
+         },
+         [](const Config& config, const WorkerEnvironment& env, Loggers& loggers, DataModule& data,
+            std::shared_ptr<Module> model) -> std::unique_ptr<Trainer> {
+           return std::make_unique<T>(config, env, loggers, data, std::move(model));
+         }});
+  }
+};
 }  // namespace detail
 
 }  // namespace bolt
@@ -105,6 +144,10 @@ struct DataRegistration {
 #define BOLT_REGISTER_MODEL(Class, model_name)                                           \
   static const ::bolt::detail::ModelRegistration<Class> BOLT_PLUGIN_CONCAT(              \
       bolt_model_registration_, __LINE__){model_name}
+
+#define BOLT_REGISTER_TRAINER(Class, trainer_name)                                       \
+  static const ::bolt::detail::TrainerRegistration<Class> BOLT_PLUGIN_CONCAT(            \
+      bolt_trainer_registration_, __LINE__){trainer_name}
 
 #define BOLT_REGISTER_DATA(Class, data_name)                                             \
   static const ::bolt::detail::DataRegistration<Class> BOLT_PLUGIN_CONCAT(               \

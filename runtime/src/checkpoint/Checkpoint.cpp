@@ -38,6 +38,11 @@ class FileDescriptor {
   int fd_;
 };
 
+// The first optimizer keeps the name older checkpoints use.
+std::string optimizer_key(std::size_t index) {
+  return index == 0 ? std::string("optimizer") : fmt::format("optimizer_{}", index);
+}
+
 [[noreturn]] void fail(const fs::path& path, const std::string& why) {
   throw CheckpointError(fmt::format("checkpoint {}: {}", path.string(), why));
 }
@@ -60,16 +65,16 @@ void remove_stale_temp_files(const fs::path& dir, const std::string& name) {
 }  // namespace
 
 void save_checkpoint(const fs::path& path, torch::nn::Module& model,
-                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
+                     const CheckpointOptimizers& optimizers, const nlohmann::json& meta,
                      const CheckpointTensors& extra) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
   archive.write("model", model_archive);
-  if (optimizer != nullptr) {
+  for (std::size_t i = 0; i < optimizers.size(); ++i) {
     torch::serialize::OutputArchive optimizer_archive;
-    optimizer->save(optimizer_archive);
-    archive.write("optimizer", optimizer_archive);
+    optimizers[i]->save(optimizer_archive);
+    archive.write(optimizer_key(i), optimizer_archive);
   }
   archive.write(kMetaKey, c10::IValue(meta.dump()));
   if (!extra.empty()) {
@@ -116,7 +121,7 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& model,
 }
 
 nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
-                               torch::optim::Optimizer* optimizer, CheckpointTensors* extra) {
+                               const CheckpointOptimizers& optimizers, CheckpointTensors* extra) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) fail(path, "no such file");
   torch::serialize::InputArchive archive;
@@ -152,10 +157,13 @@ nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
     };
     for (const auto& item : model.named_parameters()) check(item.key(), item.value());
     for (const auto& item : model.named_buffers()) check(item.key(), item.value());
-    if (optimizer != nullptr) {
+    for (std::size_t i = 0; i < optimizers.size(); ++i) {
       torch::serialize::InputArchive optimizer_archive;
-      if (!archive.try_read("optimizer", optimizer_archive)) fail(path, "it holds no optimizer state");
-      optimizer->load(optimizer_archive);
+      if (!archive.try_read(optimizer_key(i), optimizer_archive)) {
+        fail(path, fmt::format("it holds no state for optimizer {} of {} (written by a model "
+                               "with fewer optimizers?)", i + 1, optimizers.size()));
+      }
+      optimizers[i]->load(optimizer_archive);
     }
     if (extra != nullptr) {
       torch::serialize::InputArchive extra_archive;

@@ -67,7 +67,7 @@ class JsonConfigFormatter : public CLI::Config {
 struct EarlyArgs {
   std::optional<std::string> config;
   std::vector<std::string> plugins;
-  std::optional<std::string> model, data;
+  std::optional<std::string> model, data, trainer;
   bool help = false, list = false;
 };
 
@@ -90,6 +90,7 @@ EarlyArgs scan_early(const std::vector<std::string>& args) {
     else if (auto v = value_of("--plugin")) early.plugins.push_back(*v);
     else if (auto v = value_of("--model")) early.model = v;
     else if (auto v = value_of("--data")) early.data = v;
+    else if (auto v = value_of("--trainer.name")) early.trainer = v;
   }
   return early;
 }
@@ -179,9 +180,19 @@ WorkerInvocation parse_worker_command_line(const std::vector<std::string>& args,
   const auto data_name = choose(early.data, document, "data", registry.data_names(),
                                 "data module", "--data", need_names);
 
+  std::string trainer_name = "default";
+  if (early.trainer) {
+    trainer_name = *early.trainer;
+  } else if (document.contains("trainer") && document["trainer"].contains("name")) {
+    const auto& name = document["trainer"]["name"];
+    if (!name.is_string()) throw ConfigError("trainer.name: expected string");
+    trainer_name = name.get<std::string>();
+  }
+
   std::map<std::string, OptionSet> sections;
   for (const auto& name : kSections) sections.emplace(name, OptionSet(name));
   Trainer::declare_options(sections.at("trainer"));
+  registry.trainer(trainer_name).declare_options(sections.at("trainer"));
   Loggers::declare_options(sections.at("loggers"));
   DataModule::declare_base_options(sections.at("data"));
   if (!data_name.empty()) registry.data(data_name).declare_options(sections.at("data"));

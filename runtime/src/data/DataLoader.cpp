@@ -57,10 +57,7 @@ class BatchStream {
     std::vector<int64_t> ids(indices_.begin() + static_cast<std::ptrdiff_t>(begin),
                              indices_.begin() + static_cast<std::ptrdiff_t>(end));
     Batch batch = dataset_.get_batch(ids);
-    if (options_.pin_memory) {
-      batch.inputs = batch.inputs.pin_memory();
-      batch.targets = batch.targets.pin_memory();
-    }
+    if (options_.pin_memory) batch = batch.map([](const at::Tensor& t) { return t.pin_memory(); });
     return batch;
   }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bolt/Error.h"
+#include "bolt/Loggers.h"
 
 namespace bolt {
 
@@ -73,5 +74,10 @@ DataLoader DataModule::make_loader(const std::shared_ptr<const Dataset>& dataset
 DataLoader DataModule::train_dataloader() { return make_loader(splits_.train, true, "train"); }
 DataLoader DataModule::val_dataloader() { return make_loader(splits_.val, false, "validation"); }
 DataLoader DataModule::test_dataloader() { return make_loader(splits_.test, false, "test"); }
+
+spdlog::logger& DataModule::log() const {
+  if (!logger_) logger_ = get_logger("data");
+  return *logger_;
+}
 
 }  // namespace bolt

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bolt/Error.h"
 
@@ -14,19 +15,75 @@ at::Tensor index_tensor(const std::vector<int64_t>& indices) {
 }
 }  // namespace
 
-TensorDataset::TensorDataset(at::Tensor inputs, at::Tensor targets)
-    : inputs_(std::move(inputs)), targets_(std::move(targets)) {
-  if (inputs_.size(0) != targets_.size(0)) {
-    throw DataError(fmt::format("dataset has {} inputs but {} targets", inputs_.size(0),
-                                targets_.size(0)));
+int64_t Batch::size() const {
+  if (inputs.defined() && inputs.dim() > 0) return inputs.size(0);
+  if (targets.defined() && targets.dim() > 0) return targets.size(0);
+  for (const auto& [name, tensor] : fields) {
+    if (tensor.defined() && tensor.dim() > 0) return tensor.size(0);
+  }
+  return 0;
+}
+
+bool Batch::has(const std::string& name) const {
+  if (name == "inputs") return inputs.defined();
+  if (name == "targets") return targets.defined();
+  return fields.count(name) > 0;
+}
+
+const at::Tensor& Batch::operator[](const std::string& name) const {
+  if (name == "inputs" && inputs.defined()) return inputs;
+  if (name == "targets" && targets.defined()) return targets;
+  const auto it = fields.find(name);
+  if (it == fields.end()) {
+    throw DataError(fmt::format("the batch has no field '{}'; it has: {} (the data module's "
+                                "dataset decides the fields)", name, fmt::join(names(), ", ")));
+  }
+  return it->second;
+}
+
+void Batch::set(const std::string& name, at::Tensor tensor) {
+  if (name == "inputs") {
+    inputs = std::move(tensor);
+  } else if (name == "targets") {
+    targets = std::move(tensor);
+  } else {
+    fields[name] = std::move(tensor);
   }
 }
 
-int64_t TensorDataset::size() const { return inputs_.size(0); }
+std::vector<std::string> Batch::names() const {
+  std::vector<std::string> out;
+  if (inputs.defined()) out.emplace_back("inputs");
+  if (targets.defined()) out.emplace_back("targets");
+  for (const auto& [name, tensor] : fields) out.push_back(name);
+  return out;
+}
+
+TensorDataset::TensorDataset(at::Tensor inputs, at::Tensor targets)
+    : TensorDataset(std::map<std::string, at::Tensor>{{"inputs", std::move(inputs)},
+                                                      {"targets", std::move(targets)}}) {}
+
+TensorDataset::TensorDataset(std::map<std::string, at::Tensor> fields) {
+  if (fields.empty()) throw DataError("a TensorDataset needs at least one tensor");
+  const auto& [first_name, first] = *fields.begin();
+  for (const auto& [name, tensor] : fields) {
+    if (!tensor.defined() || tensor.dim() == 0) {
+      throw DataError(fmt::format("dataset field '{}' is {}: every field needs a first "
+                                  "(example) dimension", name, tensor.defined() ? "a scalar" : "empty"));
+    }
+    if (tensor.size(0) != first.size(0)) {
+      throw DataError(fmt::format("dataset fields differ in length: '{}' has {} examples but "
+                                  "'{}' has {}", first_name, first.size(0), name, tensor.size(0)));
+    }
+  }
+  for (auto& [name, tensor] : fields) examples_.set(name, std::move(tensor));
+}
+
+int64_t TensorDataset::size() const { return examples_.size(); }
 
 Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
   const auto index = index_tensor(indices);
-  return {inputs_.index_select(0, index), targets_.index_select(0, index)};
+  return examples_.map([&](const at::Tensor& t) { return t.index_select(0, index); });
 }
 
 SubsetDataset::SubsetDataset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices)

@@ -55,6 +55,7 @@ BucketedGradientReducer::~BucketedGradientReducer() {
 }
 
 void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& grad) {
+  if (!sync_) return;
   const auto& slot = slots_[param];
   auto& bucket = buckets_[slot.bucket];
   const auto entry = slot.entry;
@@ -68,7 +69,14 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
     target.add_(grad);
     return;
   }
-  target.copy_(grad);
+  // The hook runs before autograd adds `grad` to .grad, which still holds the earlier
+  // micro-batches' sum.
+  const auto& accumulated = parameters_[param].grad();
+  if (accumulated_ && accumulated.defined()) {
+    at::add_out(target, grad, accumulated.view(grad.sizes()));
+  } else {
+    target.copy_(grad);
+  }
   bucket.filled[entry] = true;
   ++bucket.pending;
   launch_ready();
@@ -78,6 +86,7 @@ void BucketedGradientReducer::launch(Bucket& bucket) {
   if (&bucket == &buckets_.back()) bucket.flat.narrow(0, side_offset_, 1).fill_(side_value_);
   bucket.flat.div_(static_cast<double>(comm_.size()));
   bucket.work = comm_.allreduce_sum_async(bucket.flat);
+  ++allreduces_;
 }
 
 void BucketedGradientReducer::launch_ready() {
@@ -98,7 +107,13 @@ void BucketedGradientReducer::finalize() {
     for (std::size_t e = 0; e < bucket.params.size(); ++e) {
       if (!bucket.filled[e]) {
         const auto p = bucket.params[e];
-        bucket.flat.narrow(0, slots_[p].offset, parameters_[p].numel()).zero_();
+        auto target = bucket.flat.narrow(0, slots_[p].offset, parameters_[p].numel());
+        const auto& accumulated = parameters_[p].grad();
+        if (accumulated_ && accumulated.defined()) {
+          target.copy_(accumulated.reshape({-1}));
+        } else {
+          target.zero_();
+        }
       }
     }
     launch(bucket);

@@ -22,6 +22,12 @@ class GradientReducer {
   // The trainer agrees on stopping for a requeue through it.
   virtual void set_side_value(double value) = 0;
   virtual at::Tensor side_mean() const = 0;
+  // Gradient accumulation (PyTorch's no_sync): with sync false, backward only accumulates
+  // into .grad locally and nothing is sent; with `accumulated` true, the next synchronised
+  // backward adds what .grad holds from earlier micro-batches before averaging.
+  virtual void set_sync(bool sync, bool accumulated) = 0;
+  // Collectives launched so far (tests count them).
+  virtual int64_t allreduces() const = 0;
 };
 
 // Packs gradients into flat buckets of about `bucket_bytes` (in reverse parameter order, the
@@ -36,6 +42,11 @@ class BucketedGradientReducer : public GradientReducer {
   void finalize() override;
   void set_side_value(double value) override { side_value_ = value; }
   at::Tensor side_mean() const override;
+  void set_sync(bool sync, bool accumulated) override {
+    sync_ = sync;
+    accumulated_ = accumulated;
+  }
+  int64_t allreduces() const override { return allreduces_; }
   std::size_t num_buckets() const { return buckets_.size(); }
 
  private:
@@ -62,6 +73,9 @@ class BucketedGradientReducer : public GradientReducer {
   std::vector<Bucket> buckets_;
   std::size_t next_to_launch_ = 0;
   double side_value_ = 0;
+  bool sync_ = true;
+  bool accumulated_ = false;
+  int64_t allreduces_ = 0;
   int64_t side_offset_ = 0;  // the side value's place: one element past the last bucket's gradients
 };
 

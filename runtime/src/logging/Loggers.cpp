@@ -1,10 +1,14 @@
 #include "bolt/Loggers.h"
 
+#include <algorithm>
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <unistd.h>
 
@@ -23,7 +27,7 @@ void Loggers::declare_options(OptionSet& options) {
       .add_string("loggerfmt", "%(asctime)s | %(levelname)-5s | %(name)s - %(message)s",
                   "Python logging format of every log line")
       .add_string("datefmt", "", "strftime format of %(asctime)s (default: Python's)")
-      .add_string_list("tracker_keys", {"loss", "score"}, "step outputs reduced per epoch")
+      .add_string_list("tracker_keys", {}, "step outputs reduced per epoch (default: all the steps report)")
       .add_string("tracker_reduction", "mean", "how step outputs reduce per epoch", {"mean", "sum"})
       .add_bool("progress", true, "show training progress on rank 0 (live on a terminal, every 10 % otherwise)")
       .add_bool("tensorboard", true, "write TensorBoard scalars (events.out.tfevents.*) into the run directory")
@@ -32,15 +36,26 @@ void Loggers::declare_options(OptionSet& options) {
 }
 
 Loggers::Loggers(const Config& config, int64_t rank) : config_(config), rank_(rank) {
-  if (rank_ == 0) sinks_.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  for (auto& sink : sinks_) {
-    sink->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
-                                                             config_.get_string("datefmt")));
+  if (rank_ == 0) {
+    auto console = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    console->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
+                                                                config_.get_string("datefmt")));
+    sinks_.push_back(console);
   }
+  // The file joins this sink when the run directory opens: loggers made before then (and
+  // plugin loggers cloned from "bolt") write there too.
+  sinks_.push_back(std::make_shared<spdlog::sinks::dist_sink_mt>());
+  root_logger();
 }
 
 Loggers::~Loggers() {
   for (auto& logger : loggers_) logger->flush();
+  // Plugin loggers cloned from "bolt" go with it.
+  std::vector<std::string> names;
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& logger) {
+    if (logger->name() == "bolt" || logger->name().rfind("bolt.", 0) == 0) names.push_back(logger->name());
+  });
+  for (const auto& name : names) spdlog::drop(name);
 }
 
 std::shared_ptr<spdlog::logger> Loggers::make_logger(const std::string& name) {
@@ -52,6 +67,18 @@ std::shared_ptr<spdlog::logger> Loggers::make_logger(const std::string& name) {
   logger->set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
   logger->flush_on(spdlog::level::warn);
   loggers_.push_back(logger);
+  spdlog::drop(name);
+  spdlog::register_logger(logger);
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> get_logger(const std::string& name) {
+  const auto full = "bolt." + name;
+  if (auto logger = spdlog::get(full)) return logger;
+  auto root = spdlog::get("bolt");
+  if (!root) return std::make_shared<spdlog::logger>(full);  // no sinks: drops everything
+  auto logger = root->clone(full);
+  spdlog::register_logger(logger);
   return logger;
 }
 
@@ -65,9 +92,16 @@ ProgressBar Loggers::configure_progressbar() const {
   return ProgressBar(rank_ == 0 && config_.get_bool("progress"), ::isatty(STDOUT_FILENO) == 1, stdout);
 }
 
-Tracker Loggers::configure_tracker() const {
-  return Tracker(config_.get_string_list("tracker_keys"),
-                 parse_reduction(config_.get_string("tracker_reduction")));
+Tracker Loggers::configure_tracker(const std::vector<std::string>& available) const {
+  auto keys = config_.get_string_list("tracker_keys");
+  if (keys.empty()) keys = available;
+  for (const auto& key : keys) {
+    if (std::find(available.begin(), available.end(), key) == available.end()) {
+      throw ConfigError(fmt::format("loggers.tracker_keys: no step reports '{}'; the steps report: {}",
+                                    key, fmt::join(available, ", ")));
+    }
+  }
+  return Tracker(keys, parse_reduction(config_.get_string("tracker_reduction")));
 }
 
 std::string Loggers::run_name() const { return config_.get_string("name"); }
@@ -89,8 +123,7 @@ void Loggers::open_run_directory(const fs::path& dir) {
   }
   sink->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
                                                            config_.get_string("datefmt")));
-  sinks_.push_back(sink);
-  for (auto& logger : loggers_) logger->sinks().push_back(sink);
+  std::static_pointer_cast<spdlog::sinks::dist_sink_mt>(sinks_.back())->add_sink(sink);
   if (rank_ == 0) {
     std::error_code ignored;
     fs::remove(dir / "bolt.log", ignored);

@@ -11,8 +11,17 @@ Registry& Registry::instance() {
   return registry;
 }
 
+Registry::Registry() {
+  trainers_.push_back({"default", "bolt", [](OptionSet&) {},
+                       [](const Config& config, const WorkerEnvironment& env, Loggers& loggers,
+                          DataModule& data, std::shared_ptr<Module> model) {
+                         return std::make_unique<Trainer>(config, env, loggers, data, std::move(model));
+                       }});
+}
+
 void Registry::stage_model(ModelEntry entry) { staged_models_.push_back(std::move(entry)); }
 void Registry::stage_data(DataEntry entry) { staged_datas_.push_back(std::move(entry)); }
+void Registry::stage_trainer(TrainerEntry entry) { staged_trainers_.push_back(std::move(entry)); }
 
 namespace {
 template <class Entry>
@@ -55,6 +64,7 @@ void Registry::commit_staged(const std::string& plugin) {
   try {
     commit(models_, staged_models_, plugin, "model");
     commit(datas_, staged_datas_, plugin, "data module");
+    commit(trainers_, staged_trainers_, plugin, "trainer");
   } catch (...) {
     discard_staged();
     throw;
@@ -64,11 +74,16 @@ void Registry::commit_staged(const std::string& plugin) {
 void Registry::discard_staged() {
   staged_models_.clear();
   staged_datas_.clear();
+  staged_trainers_.clear();
 }
 
 const ModelEntry& Registry::model(const std::string& name) const { return find(models_, name, "model"); }
 const DataEntry& Registry::data(const std::string& name) const { return find(datas_, name, "data module"); }
+const TrainerEntry& Registry::trainer(const std::string& name) const {
+  return find(trainers_, name, "trainer");
+}
 std::vector<std::string> Registry::model_names() const { return names_of(models_); }
+std::vector<std::string> Registry::trainer_names() const { return names_of(trainers_); }
 std::vector<std::string> Registry::data_names() const { return names_of(datas_); }
 
 }  // namespace bolt

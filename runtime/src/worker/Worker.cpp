@@ -36,6 +36,41 @@ void print_registry() {
     std::cout << fmt::format("  {}  (plugin {})\n", entry.name, entry.plugin);
     print_keys("data", entry.declare_options);
   }
+  std::cout << "trainers (trainer.name):\n";
+  for (const auto& entry : registry.trainers()) {
+    std::cout << fmt::format("  {}  (plugin {})\n", entry.name, entry.plugin);
+    print_keys("trainer", entry.declare_options);
+  }
+}
+
+// The data module's facts (link_to_model) become model keys before the model is built. A
+// value the user gave that contradicts one is an error; one left at its default is replaced.
+void link_data_to_model(nlohmann::json& config, const DataModule& data) {
+  const auto links = data.link_to_model();
+  if (links.is_null() || links.empty()) return;
+  const auto data_name = config["data"]["name"].get<std::string>();
+  if (!links.is_object()) {
+    throw PluginError(fmt::format("data module '{}': link_to_model() must return a JSON object", data_name));
+  }
+  const auto model_name = config["model"]["name"].get<std::string>();
+  OptionSet model_options("model");
+  Registry::instance().model(model_name).declare_options(model_options);
+  for (const auto& [key, value] : links.items()) {
+    const auto* spec = model_options.find(key);
+    if (spec == nullptr) {
+      throw PluginError(fmt::format("data module '{}' links '{}' to the model, but model '{}' declares "
+                                    "no such key; its keys: {}", data_name, key, model_name,
+                                    fmt::join(model_options.names(), ", ")));
+    }
+    const auto linked = coerce_option_value("model", *spec, value);
+    const auto& current = config["model"][key];
+    if (current != spec->default_value && current != linked) {
+      throw ConfigError(fmt::format("model.{} is {}, but data module '{}' says {}: drop the key (the "
+                                    "data sets it) or change the data", key, current.dump(), data_name,
+                                    linked.dump()));
+    }
+    config["model"][key] = linked;
+  }
 }
 
 // Launched without RANK/OMPI variables: the trainer.* distributed keys describe the job.
@@ -77,6 +112,9 @@ int run_worker(const std::vector<std::string>& args) {
     return 0;
   }
   auto& config = invocation.config;
+  auto& registry = Registry::instance();
+  auto datamodule = registry.data(config["data"]["name"]).create(Config("data", config["data"]));
+  link_data_to_model(config, *datamodule);
   if (invocation.print_config) {
     std::cout << config.dump(2) << '\n';
     return 0;
@@ -99,13 +137,14 @@ int run_worker(const std::vector<std::string>& args) {
   seed_everything(static_cast<uint64_t>(trainer_config.get_int("seed")));
   Loggers loggers(Config("loggers", config["loggers"]), env.rank);
   loggers.set_run_record(config, to_json(env));
-  auto& registry = Registry::instance();
-  auto datamodule = registry.data(config["data"]["name"]).create(Config("data", config["data"]));
-  auto model = registry.model(config["model"]["name"]).create(Config("model", config["model"]));
-  Trainer trainer(trainer_config, env, loggers, *datamodule, model);
-  trainer.run(parse_stage(invocation.stage));
-  const bool stopped = trainer.stopped_for_requeue();
-  trainer.destroy();
+  const auto& model_entry = registry.model(config["model"]["name"]);
+  auto model = model_entry.create(Config("model", config["model"]));
+  model->set_origin(fmt::format("model '{}' (plugin {})", model_entry.name, model_entry.plugin));
+  auto trainer = registry.trainer(trainer_config.get_string("name"))
+                     .create(trainer_config, env, loggers, *datamodule, model);
+  trainer->run(parse_stage(invocation.stage));
+  const bool stopped = trainer->stopped_for_requeue();
+  trainer->destroy();
   return stopped ? kStoppedForRequeueExitCode : 0;
 }
 

@@ -1,0 +1,29 @@
+#pragma once
+// What a fit reports after each epoch: one metrics.jsonl row, TensorBoard scalars and a log
+// line, from the train and validation results (every tracked name, train_<name>/val_<name>).
+#include <cstdint>
+#include <optional>
+
+#include <spdlog/logger.h>
+
+#include "bolt/Loggers.h"
+#include "bolt/Trainer.h"
+
+namespace bolt {
+
+struct EpochSummary {
+  int64_t epoch = 0;  // 1-based
+  int64_t max_epochs = 0;
+  EpochMetrics train, val;
+  double lr = 0;
+  double epoch_seconds = 0;
+  double samples_per_s = 0;
+  std::optional<double> grad_norm;            // mean pre-clip norm, when clipping
+  std::optional<int64_t> grad_allreduces;     // DDP: gradient collectives this epoch
+  std::optional<int64_t> skipped_steps;       // 16-mixed: steps skipped for inf/NaN so far
+  std::optional<double> launch_to_first_step_s;
+};
+
+void report_epoch(Loggers& loggers, spdlog::logger& log, const EpochSummary& summary);
+
+}  // namespace bolt

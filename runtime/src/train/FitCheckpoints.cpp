@@ -1,0 +1,139 @@
+// A fit's checkpoints: what last.pt/best.pt record (weights, optimizers, schedules, scaler, RNG,
+// position, best score, the epoch's tracker rows mid-epoch) and how a fit resumes from one.
+#include <cmath>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+#include "../checkpoint/Checkpoint.h"
+#include "FitLoop.h"
+#include "bolt/Error.h"
+
+namespace fs = std::filesystem;
+
+namespace bolt {
+
+namespace {
+
+CheckpointTensors rng_state() { return {{"rng_cpu", at::detail::getDefaultCPUGenerator().get_state()}}; }
+
+// Where a fit checkpoint stands (its bolt_meta record).
+struct FitPosition {
+  int64_t epoch = 0;       // full epochs done
+  int64_t epoch_step = 0;  // batches done in the next one
+  int64_t steps_per_epoch = -1;
+  int64_t global_step = 0;
+  int64_t world_size = 0;
+  std::optional<double> best;
+  int64_t epochs_without_improvement = 0;
+};
+
+FitPosition read_fit_position(const nlohmann::json& meta, const fs::path& checkpoint) {
+  if (!meta.contains("epoch") || !meta.contains("global_step")) {
+    throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
+                                      checkpoint.string()));
+  }
+  try {
+    FitPosition position;
+    position.epoch = meta.at("epoch").get<int64_t>();
+    position.global_step = meta.at("global_step").get<int64_t>();
+    position.epoch_step = meta.value("epoch_step", int64_t{0});
+    position.steps_per_epoch = meta.value("steps_per_epoch", int64_t{-1});
+    position.world_size = meta.value("world_size", int64_t{0});
+    position.epochs_without_improvement = meta.value("epochs_without_improvement", int64_t{0});
+    if (meta.contains("best_val_score")) position.best = meta.at("best_val_score").get<double>();
+    if (position.epoch < 0 || position.epoch_step < 0 || position.global_step < 0 ||
+        position.epochs_without_improvement < 0) {
+      throw CheckpointError(fmt::format("checkpoint {}: negative epoch or step in its record", checkpoint.string()));
+    }
+    return position;
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(fmt::format("checkpoint {}: malformed training position ({})",
+                                      checkpoint.string(), e.what()));
+  }
+}
+
+}  // namespace
+
+// The tracker's state of every rank, one row each (a sum over ranks of one-hot rows).
+at::Tensor FitLoop::gather_tracker_rows() {
+  const auto own = s_.tracker->state();
+  if (!s_.comm) return own.unsqueeze(0);
+  auto rows = at::zeros({s_.env.world_size, own.numel()}, own.options());
+  rows[s_.env.rank].copy_(own);
+  if (s_.device.is_cuda()) rows = rows.to(s_.device);
+  s_.comm->allreduce_sum(rows);
+  return rows.to(at::kCPU);
+}
+
+void FitLoop::save_checkpoints(int64_t epoch, int64_t epoch_step, bool best, const at::Tensor& tracker_rows) {
+  // epoch_step > 0: inside epoch `epoch`; the epoch's tracker state travels with it.
+  CheckpointTensors extra = rng_state();
+  if (epoch_step > 0) extra["tracker"] = tracker_rows.defined() ? tracker_rows : gather_tracker_rows();
+  if (s_.env.rank != 0) return;
+  nlohmann::json meta = {{"epoch", epoch},
+                         {"epoch_step", epoch_step},
+                         {"steps_per_epoch", s_.train_loader->num_batches()},
+                         {"global_step", s_.global_step},
+                         {"max_epochs", o_.max_epochs},
+                         {"world_size", s_.env.world_size},
+                         {"monitor", o_.monitor},
+                         {"epochs_without_improvement", epochs_without_improvement_},
+                         {"optimization", s_.optimization->state()}};
+  // JSON has no -inf: before the first validation there is no best score yet.
+  if (best_ && std::isfinite(*best_)) meta["best_val_score"] = *best_;
+  const auto dir = s_.run_dir / "checkpoints";
+  const auto optimizers = s_.optimization->optimizers();
+  save_checkpoint(dir / "last.pt", *s_.model, optimizers, meta, extra);
+  if (best) save_checkpoint(dir / "best.pt", *s_.model, optimizers, meta, extra);
+}
+
+int64_t FitLoop::resume_from(const fs::path& checkpoint) {
+  CheckpointTensors extra = rng_state();
+  extra["tracker"] = at::Tensor();
+  const auto meta = load_checkpoint(checkpoint, *s_.model, s_.optimization->optimizers(), &extra);
+  const auto position = read_fit_position(meta, checkpoint);
+  if (position.epoch_step > 0) {
+    // Inside an epoch the position only means something for the same sampler shape.
+    if (position.steps_per_epoch != s_.train_loader->num_batches()) {
+      throw CheckpointError(fmt::format(
+          "checkpoint {} was written in the middle of an epoch of {} steps (world size {}), but "
+          "this run has {} steps per epoch (world size {}): resume with the same ranks and batch "
+          "size, or from a checkpoint written at an epoch end",
+          checkpoint.string(), position.steps_per_epoch, position.world_size,
+          s_.train_loader->num_batches(), s_.env.world_size));
+    }
+    if (position.epoch_step % o_.accumulate_grad_batches != 0 &&
+        position.epoch_step != s_.train_loader->num_batches()) {
+      throw CheckpointError(fmt::format(
+          "checkpoint {} stopped after batch {} of its epoch, inside a window of "
+          "trainer.accumulate_grad_batches {}: resume with the accumulation it was written with",
+          checkpoint.string(), position.epoch_step, o_.accumulate_grad_batches));
+    }
+    const auto& rows = extra.at("tracker");
+    const auto width = static_cast<int64_t>(s_.tracker->keys().size()) + 1;
+    if (!rows.defined() || rows.dim() != 2 || rows.size(1) != width) {
+      throw CheckpointError(fmt::format("checkpoint {}: written mid-epoch but without the epoch's "
+                                        "tracker state for {} keys", checkpoint.string(), width - 1));
+    }
+    resume_tracker_ = rows.to(at::kDouble);
+  }
+  resume_epoch_step_ = position.epoch_step;
+  s_.global_step = position.global_step;
+  best_ = position.best;
+  epochs_without_improvement_ = position.epochs_without_improvement;
+  try {
+    s_.optimization->load_state(meta, position.epoch);
+  } catch (const CheckpointError& e) {
+    throw CheckpointError(fmt::format("checkpoint {}: {}", checkpoint.string(), e.what()));
+  }
+  at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
+  generator.set_state(extra.at("rng_cpu"));
+  s_.loggers.drop_metrics_after_epoch(position.epoch);
+  s_.loggers.log_resume(s_.global_step + 1);
+  s_.log->info("fit: resumed from {} at epoch {} step {} (global step {})", checkpoint.string(),
+               position.epoch + 1, position.epoch_step, s_.global_step);
+  return position.epoch;
+}
+
+}  // namespace bolt

@@ -1,0 +1,51 @@
+#include "StepError.h"
+
+#include <exception>
+
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include "bolt/Error.h"
+
+namespace bolt {
+
+namespace {
+class StepError : public Error {
+ public:
+  StepError(const std::string& what, int exit_code) : Error(what), exit_code_(exit_code) {}
+  int exit_code() const override { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string describe(const StepPlace& p) {
+  std::string where = fmt::format("{}: epoch {}, step {}", p.stage, p.epoch + 1, p.batch_idx + 1);
+  if (std::string(p.stage) == "fit") where += fmt::format(" (global step {})", p.global_step);
+  where += fmt::format(", rank {}", p.rank);
+  if (!p.origin.empty()) where += ", " + p.origin;
+  return where;
+}
+}  // namespace
+
+void rethrow_with_place(const StepPlace& place) {
+  try {
+    throw;
+  } catch (const PeerFailureError&) {
+    throw;
+  } catch (const UsageError&) {
+    throw;
+  } catch (const StepError&) {
+    throw;
+  } catch (const Error& e) {
+    throw StepError(fmt::format("{}: {}", describe(place), e.what()), e.exit_code());
+  } catch (const c10::Error& e) {
+    throw StepError(fmt::format("{}: {}", describe(place), first_line(e.what_without_backtrace())), 1);
+  } catch (const std::exception& e) {
+    throw StepError(fmt::format("{}: {}", describe(place), first_line(e.what())), 1);
+  }
+}
+
+}  // namespace bolt

@@ -1,0 +1,48 @@
+#pragma once
+// What a Trainer holds while it runs: shared by the files that implement its parts
+// (Trainer.cpp: set-up, steps and evaluation; FitLoop.cpp: the fit).
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "../dist/Communicator.h"
+#include "../dist/GradientReducer.h"
+#include "Optimization.h"
+#include "StopSignal.h"
+#include "bolt/Trainer.h"
+
+namespace bolt {
+
+struct Trainer::State {
+  Config config;
+  TrainerOptions options;
+  WorkerEnvironment env;
+  Loggers& loggers;
+  DataModule& data;
+  std::shared_ptr<Module> model;
+  std::shared_ptr<spdlog::logger> log;
+  c10::Device device{c10::kCPU};
+  std::unique_ptr<dist::Communicator> comm;
+  std::unique_ptr<dist::GradientReducer> reducer;
+  std::unique_ptr<Optimization> optimization;
+  std::optional<Tracker> tracker;
+  std::optional<DataLoader> train_loader, val_loader, test_loader;
+  bool is_setup = false;
+  bool destroyed = false;
+  int64_t global_step = 0;
+  int64_t epoch = 0;
+  std::filesystem::path run_dir;
+  std::optional<StopSignal> stop_signal;
+  bool stopped_for_requeue = false;
+  std::string deferred_error;
+
+  State(const Config& c, const WorkerEnvironment& e, Loggers& l, DataModule& d, std::shared_ptr<Module> m)
+      : config(c), options(TrainerOptions::from(c)), env(e), loggers(l), data(d), model(std::move(m)),
+        log(l.child_logger("trainer")) {}
+};
+
+// A batch on the device the trainer runs on.
+Batch to_device(const Batch& batch, const c10::Device& device, bool non_blocking);
+
+}  // namespace bolt
