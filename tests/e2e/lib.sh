@@ -5,6 +5,7 @@ SRC=${BOLT_SOURCE_DIR:?BOLT_SOURCE_DIR must point at the source directory}
 LAUNCH=$BUILD/bin/bolt-launch
 WORKER=$BUILD/bin/bolt-worker
 TESTKIT=$BUILD/lib/bolt/plugins/libtestkit.so
+LOOPKIT=$BUILD/lib/bolt/plugins/libloopkit.so
 FASHION=/usr/share/datasets/fashion-mnist
 WORK=$(mktemp -d /tmp/bolt-e2e.XXXXXX)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}

@@ -14,6 +14,7 @@
 #include <torch/optim/sgd.h>
 
 #include "bolt/Plugin.h"
+#include "bolt/Schedules.h"
 
 namespace testkit {
 
@@ -21,6 +22,8 @@ namespace testkit {
 class SyntheticRegression : public bolt::DataModule {
  public:
   explicit SyntheticRegression(const bolt::Config& config) : bolt::DataModule(config) {}
+  // The model's input width is the data's: set once, under data.
+  nlohmann::json link_to_model() const override { return {{"features", config().get_int("features")}}; }
   static void declare_options(bolt::OptionSet& options) {
     options.add_int("features", 16, "input features", 1)
         .add_int("train_size", 640, "training samples", 1)
@@ -59,9 +62,11 @@ class Mlp : public bolt::Module {
                  "training step (counted in this process) at which fail_rank fails, in the first "
                  "attempt only (BOLT_RESTART_COUNT unset or 0); -1: never")
         .add_int("fail_rank", 1, "rank that fails", 0)
-        .add_string("fail_mode", "throw", "how it fails", {"throw", "sigkill"})
+        .add_string("fail_mode", "throw", "how it fails (torch: an index error inside libtorch)",
+                    {"throw", "sigkill", "torch"})
         .add_int("step_sleep_ms", 0, "sleep in every training forward (slow runs for signal tests)", 0)
         .add_int("eval_sleep_ms", 0, "sleep in every evaluation forward (slow validation)", 0);
+    bolt::declare_schedule_options(options);
   }
   at::Tensor forward(const at::Tensor& inputs) override {
     if (is_training()) {
@@ -81,10 +86,12 @@ class Mlp : public bolt::Module {
     return [](const at::Tensor& out, const at::Tensor& target) { return -(out - target).pow(2).mean(); };
   }
   bolt::OptimizerSetup configure_optimizer() override {
-    return {std::make_shared<torch::optim::SGD>(
-                parameters_to_update(),
-                torch::optim::SGDOptions(config_.get_float("lr")).momentum(config_.get_float("momentum"))),
-            nullptr};
+    log().info("mlp: SGD for rank {} of {} on {}", context().rank, context().world_size, context().device.str());
+    return bolt::configure_schedule(
+        std::make_shared<torch::optim::SGD>(
+            parameters_to_update(),
+            torch::optim::SGDOptions(config_.get_float("lr")).momentum(config_.get_float("momentum"))),
+        config_);
   }
 
  private:
@@ -98,6 +105,9 @@ class Mlp : public bolt::Module {
     if (restarts && std::atoll(restarts) > 0) return;
     if (step_++ != config_.get_int("fail_step") || my_rank != config_.get_int("fail_rank")) return;
     if (config_.get_string("fail_mode") == "sigkill") ::kill(::getpid(), SIGKILL);
+    if (config_.get_string("fail_mode") == "torch") {
+      at::embedding(at::zeros({2, 2}), at::full({1}, 5, at::kLong));  // throws c10::IndexError
+    }
     throw std::runtime_error("testkit: planned failure at step " + std::to_string(step_ - 1) +
                              " on rank " + std::to_string(my_rank));
   }

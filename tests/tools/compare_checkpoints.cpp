@@ -17,8 +17,11 @@ int main(int argc, char** argv) {
   }
   try {
     bolt::PluginLoader loader;
+    loader.load(argv[1]);
+    // Any of the plugin's data modules will do: only the model's keys matter here.
+    const auto data = bolt::Registry::instance().data_names();
     auto invocation = bolt::parse_worker_command_line(
-        {"fit", "--plugin", argv[1], "--model", argv[2]}, loader);
+        {"fit", "--plugin", argv[1], "--model", argv[2], "--data", data.empty() ? "" : data.front()}, loader);
     const auto& entry = bolt::Registry::instance().model(argv[2]);
     auto a = entry.create(bolt::Config("model", invocation.config["model"]));
     auto b = entry.create(bolt::Config("model", invocation.config["model"]));

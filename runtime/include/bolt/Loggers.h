@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "bolt/Config.h"
 #include "bolt/Tracker.h"
@@ -73,6 +74,8 @@ class BOLT_API Loggers {
   int64_t rank_;
   std::filesystem::path run_dir_;
   std::vector<spdlog::sink_ptr> sinks_;  // the console (rank 0), then the run directory's file
+  static constexpr std::size_t kEarlyLines = 2000;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> early_lines_;
   std::vector<std::shared_ptr<spdlog::logger>> loggers_;
   std::ofstream metrics_;
   nlohmann::json run_config_, run_launch_;

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/dist_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -43,8 +44,14 @@ Loggers::Loggers(const Config& config, int64_t rank) : config_(config), rank_(ra
     sinks_.push_back(console);
   }
   // The file joins this sink when the run directory opens: loggers made before then (and
-  // plugin loggers cloned from "bolt") write there too.
-  sinks_.push_back(std::make_shared<spdlog::sinks::dist_sink_mt>());
+  // plugin loggers cloned from "bolt") write there too. Until then a ring buffer keeps what
+  // was logged (rendezvous, data set-up), and the file starts with it.
+  early_lines_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(kEarlyLines);
+  early_lines_->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
+                                                                   config_.get_string("datefmt")));
+  auto files = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  files->add_sink(early_lines_);
+  sinks_.push_back(files);
   root_logger();
 }
 
@@ -115,6 +122,13 @@ void Loggers::set_run_record(nlohmann::json config, nlohmann::json launch) {
 void Loggers::open_run_directory(const fs::path& dir) {
   run_dir_ = dir;
   const auto file = dir / fmt::format("rank-{}.log", rank_);
+  auto files = std::static_pointer_cast<spdlog::sinks::dist_sink_mt>(sinks_.back());
+  if (early_lines_) {
+    files->remove_sink(early_lines_);
+    std::ofstream early(file, std::ios::app);
+    for (const auto& line : early_lines_->last_formatted()) early << line;
+    early_lines_.reset();
+  }
   spdlog::sink_ptr sink;
   try {
     sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
@@ -123,7 +137,7 @@ void Loggers::open_run_directory(const fs::path& dir) {
   }
   sink->set_formatter(std::make_unique<PythonLogFormatter>(config_.get_string("loggerfmt"),
                                                            config_.get_string("datefmt")));
-  std::static_pointer_cast<spdlog::sinks::dist_sink_mt>(sinks_.back())->add_sink(sink);
+  files->add_sink(sink);
   if (rank_ == 0) {
     std::error_code ignored;
     fs::remove(dir / "bolt.log", ignored);

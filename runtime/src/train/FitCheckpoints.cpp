@@ -26,6 +26,7 @@ struct FitPosition {
   int64_t world_size = 0;
   std::optional<double> best;
   int64_t epochs_without_improvement = 0;
+  double epoch_lr = 0;  // the rate at the start of the epoch it stands in
 };
 
 FitPosition read_fit_position(const nlohmann::json& meta, const fs::path& checkpoint) {
@@ -41,6 +42,7 @@ FitPosition read_fit_position(const nlohmann::json& meta, const fs::path& checkp
     position.steps_per_epoch = meta.value("steps_per_epoch", int64_t{-1});
     position.world_size = meta.value("world_size", int64_t{0});
     position.epochs_without_improvement = meta.value("epochs_without_improvement", int64_t{0});
+    position.epoch_lr = meta.value("epoch_lr", 0.0);
     if (meta.contains("best_val_score")) position.best = meta.at("best_val_score").get<double>();
     if (position.epoch < 0 || position.epoch_step < 0 || position.global_step < 0 ||
         position.epochs_without_improvement < 0) {
@@ -79,6 +81,7 @@ void FitLoop::save_checkpoints(int64_t epoch, int64_t epoch_step, bool best, con
                          {"world_size", s_.env.world_size},
                          {"monitor", o_.monitor},
                          {"epochs_without_improvement", epochs_without_improvement_},
+                         {"epoch_lr", epoch_lr_},
                          {"optimization", s_.optimization->state()}};
   // JSON has no -inf: before the first validation there is no best score yet.
   if (best_ && std::isfinite(*best_)) meta["best_val_score"] = *best_;
@@ -119,6 +122,7 @@ int64_t FitLoop::resume_from(const fs::path& checkpoint) {
     resume_tracker_ = rows.to(at::kDouble);
   }
   resume_epoch_step_ = position.epoch_step;
+  epoch_lr_ = position.epoch_lr;
   s_.global_step = position.global_step;
   best_ = position.best;
   epochs_without_improvement_ = position.epochs_without_improvement;

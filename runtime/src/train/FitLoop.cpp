@@ -134,7 +134,8 @@ void FitLoop::run() {
   for (int64_t epoch = s_.epoch; epoch < o_.max_epochs; ++epoch) {
     s_.epoch = epoch;
     const auto started = std::chrono::steady_clock::now();
-    const double lr = opt.learning_rate();
+    if (resume_epoch_step_ == 0) epoch_lr_ = opt.learning_rate();
+    const double lr = epoch_lr_;
     auto outcome = train_one_epoch(epoch);
     if (outcome.stopped_for_requeue) return;
     const auto& train = outcome.metrics;

@@ -51,6 +51,8 @@ class FitLoop {
   // ([rank][sums..., count]) of that epoch so far.
   int64_t resume_epoch_step_ = 0;
   at::Tensor resume_tracker_;
+  // The rate at the start of the current epoch (reported in its row), kept across a resume.
+  double epoch_lr_ = 0;
 };
 
 }  // namespace bolt

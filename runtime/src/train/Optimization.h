@@ -16,18 +16,11 @@
 #include "../dist/GradientReducer.h"
 #include "bolt/DataLoader.h"
 #include "bolt/GradScaler.h"
+#include "bolt/Gradients.h"
 #include "bolt/Module.h"
 #include "bolt/TrainerOptions.h"
 
 namespace bolt {
-
-// Clips the gradients of `parameters` in place (norm: total L2 norm at most `max_value`;
-// value: every element within ±max_value) and returns their total L2 norm before clipping,
-// as a 0-dim tensor on their device (no sync).
-at::Tensor clip_gradients(const std::vector<at::Tensor>& parameters, double max_value,
-                          ClipAlgorithm algorithm);
-// Their total L2 norm (no sync); an undefined tensor when none has a gradient.
-at::Tensor total_grad_norm(const std::vector<at::Tensor>& parameters);
 
 class Optimization {
  public:
