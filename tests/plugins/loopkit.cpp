@@ -5,6 +5,9 @@
 //    optimization under DDP);
 //  - the trainer "seedlike": the seed's customised-trainer template (step, step end and epoch
 //    end hooks calling the defaults and adding to them) with a key of its own.
+#include <chrono>
+#include <thread>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
@@ -108,6 +111,7 @@ class TinyGan : public bolt::Module {
   std::map<std::string, at::Tensor> compute_metrics(const at::Tensor& outputs, const bolt::Batch&) override {
     return {{"score", torch::sigmoid(outputs).mean()}};
   }
+  std::vector<std::string> metric_names() override { return {"score"}; }
   std::vector<bolt::OptimizerSetup> configure_optimizers() override {
     std::vector<at::Tensor> g_params = generator_->parameters();
     for (auto& p : hidden_->parameters()) g_params.push_back(p);
@@ -127,13 +131,15 @@ class GanTrainer : public bolt::Trainer {
  public:
   using bolt::Trainer::Trainer;
   static void declare_options(bolt::OptionSet& options) {
-    options.add_int("d_steps", 1, "discriminator steps per generator step", 1);
+    options.add_int("d_steps", 1, "discriminator steps per generator step", 1)
+        .add_int("step_sleep_ms", 0, "sleep in every step (slow runs for signal tests)", 0);
   }
   bool automatic_optimization() const override { return false; }
   std::vector<std::string> step_output_names() override { return {"loss", "score", "d_loss", "g_loss"}; }
 
   bolt::StepOutput training_step(int64_t, const bolt::Batch& batch) override {
     auto& gan = dynamic_cast<TinyGan&>(model());
+    std::this_thread::sleep_for(std::chrono::milliseconds(config().get_int("step_sleep_ms")));
     auto opts = optimizers();
     auto& opt_g = *opts.at(0);
     auto& opt_d = *opts.at(1);
