@@ -4,6 +4,8 @@
 #   1. bolt-launch --device cuda:0 (one process, no process group)
 #   2. bolt-launch --nproc-per-node 1 with --trainer.dist_backend nccl (a real NCCL group)
 #   3. a raw libtorch CUDA loop without Bolt (train set resident on the GPU)
+#   4. --device cuda:0 with --trainer.precision 16-mixed (autocast + Bolt's gradient scaler)
+#      and bf16-mixed
 # on the Fashion-MNIST example (batch 256, 2 epochs; the second epoch's figure is reported).
 # Environment: PYTHON (python3 with torch), BOLT_DEPS_DIR (header folder for machines without
 # Debian's -dev packages, see CMakeLists.txt), DATA_DIR (Fashion-MNIST .gz files), OUT_DIR.
@@ -37,6 +39,13 @@ status=0
   && echo "gpu-check: bolt --nproc-per-node 1 (NCCL):  $(rate "$OUT_DIR"/nccl/fashion_cnn/version_0/metrics.jsonl)" \
   || { status=1; tail -n 20 "$OUT_DIR/nccl.log"; }
 grep -h "joined the" "$OUT_DIR/nccl.log" | sed 's/^/gpu-check:   /'
+for precision in 16-mixed bf16-mixed; do
+  "$BUILD/bin/bolt-launch" --device cuda:0 -- "${common[@]}" --trainer.precision "$precision" --loggers.logs_dir "$OUT_DIR/$precision" > "$OUT_DIR/$precision.log" 2>&1 \
+    && echo "gpu-check: bolt --device cuda:0 $precision: $(rate "$OUT_DIR/$precision"/fashion_cnn/version_0/metrics.jsonl)" \
+    || { status=1; tail -n 20 "$OUT_DIR/$precision.log"; }
+done
+"$PYTHON" -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if '\"epoch\"' in l]; print('gpu-check:   16-mixed: skipped steps (inf/NaN gradients)', rows[-1].get('skipped_steps'))" \
+  "$OUT_DIR"/16-mixed/fashion_cnn/version_0/metrics.jsonl || status=1
 raw=$("$BUILD/bin/bench_raw_libtorch" "$DATA_DIR" 2 256 cuda:0) \
   && echo "gpu-check: raw libtorch CUDA loop:          $("$PYTHON" -c "import json,sys; print(f\"{json.loads(sys.argv[1])['epochs'][-1]['train_samples_per_s']:.0f} samples/s\")" "$raw")" \
   || status=1

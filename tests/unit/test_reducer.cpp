@@ -89,3 +89,48 @@ TEST_CASE("bucketed reducer leaves the mean of both ranks' gradients, with sever
     CHECK(at::equal(grads[0][i], grads[1][i]));
   }
 }
+
+TEST_CASE("accumulation: no allreduce on intermediate micro-batches, the mean of all of them after the last", "[dist]") {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  // inputs[rank][micro]
+  std::vector<std::vector<at::Tensor>> inputs(2);
+  for (auto& per_rank : inputs) per_rank = {at::randn({4, 6}), at::randn({4, 6}), at::randn({4, 6})};
+  std::vector<at::Tensor> grads[2];
+  int64_t allreduces[2][2] = {};
+  std::vector<torch::nn::Sequential> nets;
+  for (int rank = 0; rank < 2; ++rank) {
+    torch::manual_seed(0);
+    nets.emplace_back(torch::nn::Linear(6, 5), torch::nn::Linear(5, 1));
+  }
+  auto run = [&](int rank) {
+    auto& net = nets[static_cast<std::size_t>(rank)];
+    GlooPair comm(store, rank);
+    bolt::dist::BucketedGradientReducer reducer(net->parameters(), comm, /*bucket_bytes=*/1 << 20);
+    for (int micro = 0; micro < 3; ++micro) {
+      const bool last = micro == 2;
+      reducer.set_sync(last, micro > 0);
+      net->forward(inputs[rank][micro]).sum().backward();
+      if (micro == 1) allreduces[rank][0] = reducer.allreduces();
+    }
+    reducer.finalize();
+    allreduces[rank][1] = reducer.allreduces();
+    for (auto& p : net->parameters()) grads[rank].push_back(p.grad().clone());
+  };
+  std::thread other(run, 1);
+  run(0);
+  other.join();
+  CHECK(allreduces[0][0] == 0);  // nothing sent while accumulating
+  CHECK(allreduces[0][1] == 1);  // one bucket, once
+  torch::manual_seed(0);
+  torch::nn::Sequential net(torch::nn::Linear(6, 5), torch::nn::Linear(5, 1));
+  at::Tensor total = at::zeros({});
+  for (int rank = 0; rank < 2; ++rank) {
+    for (const auto& x : inputs[rank]) total = total + net->forward(x).sum();
+  }
+  total.div(2).backward();
+  auto params = net->parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    CHECK(at::allclose(grads[0][i], params[i].grad(), 1e-5, 1e-6));
+    CHECK(at::equal(grads[0][i], grads[1][i]));
+  }
+}
