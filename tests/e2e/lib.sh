@@ -6,6 +6,7 @@ LAUNCH=$BUILD/bin/bolt-launch
 WORKER=$BUILD/bin/bolt-worker
 TESTKIT=$BUILD/lib/bolt/plugins/libtestkit.so
 LOOPKIT=$BUILD/lib/bolt/plugins/libloopkit.so
+ABI=$(sed -n 's/^#define BOLT_PLUGIN_ABI_VERSION \([0-9]*\).*/\1/p' "$SRC/runtime/include/bolt/Version.h")
 FASHION=/usr/share/datasets/fashion-mnist
 WORK=$(mktemp -d /tmp/bolt-e2e.XXXXXX)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}

@@ -82,6 +82,9 @@ check "... its losses are finite and fall" /usr/bin/python3 -c "
 import json, math; rows=[json.loads(l) for l in open('$(metrics bf16)')]
 assert all(math.isfinite(r['val_loss']) for r in rows) and rows[-1]['train_loss'] < rows[0]['train_loss'], rows"
 expect_exit 1 "max relative difference" "... and differs from the float32 run" -- "$COMPARE" "$TESTKIT" mlp "$(last b32)" "$(last bf16)" 1e-6
+expect_exit 0 "precision bf16-mixed" "bf16-mixed on 2 ranks" -- "${two[@]}" fit "${common[@]}" --data.batch_size 16 --trainer.precision bf16-mixed --loggers.logs_dir "$WORK/bf16x2"
+check "... it ends close to the 1-rank bf16 run (bf16 rounding differs with the batch split)" close_enough \
+  "$(metric "$(metrics bf16x2)" fit val_loss)" "$(metric "$(metrics bf16)" fit val_loss)" 0.05
 expect_exit 2 "16-mixed needs a CUDA device" "16-mixed on CPU is refused" -- "${one[@]}" fit "${common[@]}" --trainer.precision 16-mixed --loggers.logs_dir "$WORK/bad"
 
 # Early stopping: with lr 0 nothing improves after epoch 1; patience 2 stops after epoch 3.

@@ -46,7 +46,7 @@ extern "C" __attribute__((visibility("default"))) const bolt::PluginInfo* bolt_p
 CPP
 done
 expect_exit 0 "Built target other_torch" "build two incompatible plugins" -- bash -c "cmake -S stale -B stale/build -DCMAKE_PREFIX_PATH='$PREFIX' >/dev/null && cmake --build stale/build"
-expect_exit 1 "built for Bolt plugin ABI 2 but this bolt-worker has ABI 1" "another plugin ABI is refused, naming both" -- \
+expect_exit 1 "built for Bolt plugin ABI $((ABI + 1)) but this bolt-worker has ABI $ABI" "another plugin ABI is refused, naming both" -- \
   "$PREFIX/bin/bolt-worker" --list --plugin stale/build/libstale_abi.so
 expect_exit 1 "built against libtorch 1.12.1 but this bolt-worker uses libtorch 1.13" "another libtorch is refused, naming both" -- \
   "$PREFIX/bin/bolt-worker" --list --plugin stale/build/libother_torch.so

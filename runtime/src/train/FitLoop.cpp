@@ -160,8 +160,16 @@ void FitLoop::run() {
     if (monitored == val.end()) {
       throw PluginError(fmt::format("validation_epoch_end() returned no '{}' (trainer.monitor)", o_.monitor));
     }
+    // Rank 0's value decides for all: best.pt and early stopping must not diverge even if a
+    // custom validation_epoch_end reports rank-dependent values.
+    double value = monitored->second;
+    if (s_.comm) {
+      auto shared = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(s_.device));
+      s_.comm->broadcast(shared, 0);
+      value = shared.item<double>();
+    }
     bool is_best = false;
-    const bool stop_early = track_monitor(monitored->second, is_best);
+    const bool stop_early = track_monitor(value, is_best);
     if (outcome.max_steps_at > 0) {
       save_checkpoints(epoch, outcome.max_steps_at, is_best, outcome.tracker_rows);
     } else {
