@@ -71,21 +71,19 @@ void FitLoop::prepare(const fs::path& resume_path) {
   }
 }
 
-void FitLoop::run() {
-  // Before set-up: a preemption notice during the rendezvous or data preparation must not kill
-  // the rank (USR1's default action); it stops the fit at its first step instead.
-  s_.stop_signal.emplace(o_.requeue_signal);
-  trainer_.setup();
+void FitLoop::check_monitor() const {
   const auto& keys = s_.tracker->keys();
   if (std::find(keys.begin(), keys.end(), o_.monitor) == keys.end()) {
     throw ConfigError(fmt::format("trainer.monitor '{}' is not tracked; tracked: {} (loggers.tracker_keys)",
                                   o_.monitor, fmt::join(keys, ", ")));
   }
+}
+
+fs::path FitLoop::open_run(fs::path& resume_path, bool& created) {
   // Every rank checks trainer.resume (so that each reports a bad one); rank 0 decides where
   // the fit writes and what it resumes from, and the others follow.
-  fs::path resume_path = resolve_resume(o_, s_.loggers);
+  resume_path = resolve_resume(o_, s_.loggers);
   std::string restart_note;
-  bool created = false;
   const auto run_dir = agree_on_run_dir(s_.comm.get(), s_.env.rank, [&] {
     if (resume_path.empty() && o_.resume.empty() && s_.env.restart_count > 0) {
       // A restarted (bolt-launch --max-restarts) or requeued (Slurm) job continues its own run.
@@ -110,6 +108,18 @@ void FitLoop::run() {
   s_.loggers.open_run_directory(run_dir);
   s_.log->info("fit: run directory {}", run_dir.string());
   if (!restart_note.empty()) s_.log->info("{}", restart_note);
+  return run_dir;
+}
+
+void FitLoop::run() {
+  // Before set-up: a preemption notice during the rendezvous or data preparation must not kill
+  // the rank (USR1's default action); it stops the fit at its first step instead.
+  s_.stop_signal.emplace(o_.requeue_signal);
+  trainer_.setup();
+  check_monitor();
+  fs::path resume_path;
+  bool created = false;
+  const auto run_dir = open_run(resume_path, created);
   try {
     prepare(resume_path);
   } catch (...) {
@@ -120,11 +130,9 @@ void FitLoop::run() {
     }
     throw;
   }
-
-  auto& opt = *s_.optimization;
   s_.log->info("fit: {} epochs, {} train / {} val samples on this rank, {} steps per epoch ({} batches "
                "of {}), device {}, precision {}", o_.max_epochs, s_.train_loader->num_samples(),
-               s_.val_loader->num_samples(), opt.steps_per_epoch(), s_.train_loader->num_batches(),
+               s_.val_loader->num_samples(), s_.optimization->steps_per_epoch(), s_.train_loader->num_batches(),
                s_.train_loader->options().batch_size, s_.device.str(), to_string(o_.precision));
   if (o_.max_steps > 0 && s_.global_step >= o_.max_steps) {
     s_.log->info("fit: trainer.max_steps {} already reached (global step {}): nothing to train",
@@ -133,64 +141,78 @@ void FitLoop::run() {
   }
   for (int64_t epoch = s_.epoch; epoch < o_.max_epochs; ++epoch) {
     s_.epoch = epoch;
-    const auto started = std::chrono::steady_clock::now();
-    if (resume_epoch_step_ == 0) epoch_lr_ = opt.learning_rate();
-    const double lr = epoch_lr_;
-    auto outcome = train_one_epoch(epoch);
-    if (outcome.stopped_for_requeue) return;
-    const auto& train = outcome.metrics;
-    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (outcome.max_steps_at == 0) opt.step_epoch_schedulers();
-    const auto val = trainer_.evaluate(Stage::Validate, *s_.val_loader);
-    EpochSummary summary;
-    summary.epoch = epoch + 1;
-    summary.max_epochs = o_.max_epochs;
-    summary.train = train;
-    summary.val = val;
-    summary.lr = lr;
-    summary.epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    summary.samples_per_s = train.at("samples_run_here") / train_seconds;
-    summary.grad_norm = opt.take_epoch_grad_norm();
-    summary.grad_allreduces = outcome.grad_allreduces;
-    if (opt.scaler()) summary.skipped_steps = opt.scaler()->skipped_steps();
-    summary.launch_to_first_step_s = std::exchange(launch_to_first_step_s_, std::nullopt);
-    report_epoch(s_.loggers, *s_.log, summary);
-
-    const auto monitored = val.find(o_.monitor);
-    if (monitored == val.end()) {
-      throw PluginError(fmt::format("validation_epoch_end() returned no '{}' (trainer.monitor)", o_.monitor));
-    }
-    // Rank 0's value decides for all: best.pt and early stopping must not diverge even if a
-    // custom validation_epoch_end reports rank-dependent values.
-    double value = monitored->second;
-    if (s_.comm) {
-      auto shared = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(s_.device));
-      s_.comm->broadcast(shared, 0);
-      value = shared.item<double>();
-    }
-    bool is_best = false;
-    const bool stop_early = track_monitor(value, is_best);
-    if (outcome.max_steps_at > 0) {
-      save_checkpoints(epoch, outcome.max_steps_at, is_best, outcome.tracker_rows);
-    } else {
-      save_checkpoints(epoch + 1, 0, is_best);
-    }
-    if (outcome.max_steps_at > 0 || (o_.max_steps > 0 && s_.global_step >= o_.max_steps)) {
-      s_.log->info("fit: trainer.max_steps {} reached in epoch {}", o_.max_steps, epoch + 1);
-      break;
-    }
-    if (stop_early) {
-      s_.log->info("fit: early stopping after epoch {}: val {} did not improve on {:.6g} for {} epochs",
-                   epoch + 1, o_.monitor, *best_, epochs_without_improvement_);
-      break;
-    }
-    // A signal that came during validation is acted on here, not a whole epoch later: the
-    // epoch's last.pt is already written. One tiny allreduce per epoch.
-    if (epoch + 1 < o_.max_epochs && any_rank_signalled()) {
-      stop_for_requeue(epoch + 1, 0);
-      return;
-    }
+    const auto next = run_epoch(epoch);
+    if (next == Next::StoppedForRequeue) return;
+    if (next == Next::Finish) break;
   }
+  finish(run_dir);
+}
+
+FitLoop::Next FitLoop::run_epoch(int64_t epoch) {
+  auto& opt = *s_.optimization;
+  const auto started = std::chrono::steady_clock::now();
+  if (resume_epoch_step_ == 0) epoch_lr_ = opt.learning_rate();
+  auto outcome = train_one_epoch(epoch);
+  if (outcome.stopped_for_requeue) return Next::StoppedForRequeue;
+  const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (outcome.max_steps_at == 0) opt.step_epoch_schedulers();
+  const auto val = trainer_.evaluate(Stage::Validate, *s_.val_loader);
+  EpochSummary summary;
+  summary.epoch = epoch + 1;
+  summary.max_epochs = o_.max_epochs;
+  summary.train = outcome.metrics;
+  summary.val = val;
+  summary.lr = epoch_lr_;
+  summary.epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  summary.samples_per_s = outcome.metrics.at("samples_run_here") / train_seconds;
+  summary.grad_norm = opt.take_epoch_grad_norm();
+  summary.grad_allreduces = outcome.grad_allreduces;
+  if (opt.scaler()) summary.skipped_steps = opt.scaler()->skipped_steps();
+  summary.launch_to_first_step_s = std::exchange(launch_to_first_step_s_, std::nullopt);
+  report_epoch(s_.loggers, *s_.log, summary);
+
+  bool is_best = false;
+  const bool stop_early = track_monitor(monitored_value(val), is_best);
+  if (outcome.max_steps_at > 0) {
+    save_checkpoints(epoch, outcome.max_steps_at, is_best, outcome.tracker_rows);
+  } else {
+    save_checkpoints(epoch + 1, 0, is_best);
+  }
+  if (outcome.max_steps_at > 0 || (o_.max_steps > 0 && s_.global_step >= o_.max_steps)) {
+    s_.log->info("fit: trainer.max_steps {} reached in epoch {}", o_.max_steps, epoch + 1);
+    return Next::Finish;
+  }
+  if (stop_early) {
+    s_.log->info("fit: early stopping after epoch {}: val {} did not improve on {:.6g} for {} epochs",
+                 epoch + 1, o_.monitor, *best_, epochs_without_improvement_);
+    return Next::Finish;
+  }
+  // A signal that came during validation is acted on here, not a whole epoch later: the
+  // epoch's last.pt is already written. One tiny allreduce per epoch.
+  if (epoch + 1 < o_.max_epochs && any_rank_signalled()) {
+    stop_for_requeue(epoch + 1, 0);
+    return Next::StoppedForRequeue;
+  }
+  return Next::Continue;
+}
+
+double FitLoop::monitored_value(const EpochMetrics& val) {
+  const auto monitored = val.find(o_.monitor);
+  if (monitored == val.end()) {
+    throw PluginError(fmt::format("validation_epoch_end() returned no '{}' (trainer.monitor)", o_.monitor));
+  }
+  // Rank 0's value decides for all: best.pt and early stopping must not diverge even if a
+  // custom validation_epoch_end reports rank-dependent values.
+  double value = monitored->second;
+  if (s_.comm) {
+    auto shared = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(s_.device));
+    s_.comm->broadcast(shared, 0);
+    value = shared.item<double>();
+  }
+  return value;
+}
+
+void FitLoop::finish(const fs::path& run_dir) {
   if (s_.stop_signal->received()) {
     s_.log->info("fit: SIG{} came after the last training step: the fit is complete, nothing to requeue",
                  s_.stop_signal->name());

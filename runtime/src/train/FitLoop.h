@@ -25,7 +25,16 @@ class FitLoop {
     std::optional<int64_t> grad_allreduces;
   };
 
+  enum class Next { Continue, Finish, StoppedForRequeue };
+
+  void check_monitor() const;
+  // The run directory (rank 0 chooses, all follow) and the checkpoint to resume, if any.
+  std::filesystem::path open_run(std::filesystem::path& resume_path, bool& created);
   void prepare(const std::filesystem::path& resume_path);
+  // One epoch: training, validation, report, checkpoints, and whether the fit goes on.
+  Next run_epoch(int64_t epoch);
+  double monitored_value(const EpochMetrics& val);
+  void finish(const std::filesystem::path& run_dir);
   EpochOutcome train_one_epoch(int64_t epoch);
   void train_step(int64_t epoch, int64_t batch_idx, const Batch& batch, bool window_end, StepOutput& out);
   bool better(double value, double than) const;
