@@ -17,8 +17,8 @@ expect_exit 2 "data.batch_size: must be at least 1" "batch_size 0" -- "${run[@]}
 expect_exit 1 "plugin file ./nope.so does not exist" "missing plugin file" -- "${run[@]}" fit --config "$CFG" --plugin ./nope.so
 expect_exit 1 "is not a Bolt plugin" "a .so that is not a plugin" -- "${run[@]}" fit --config "$CFG" --plugin "$BUILD/lib/test-plugins/libnot_a_plugin.so"
 expect_exit 1 "built for Bolt plugin ABI $((ABI + 98)) but this bolt-worker has ABI $ABI" "other ABI version" -- "${run[@]}" fit --config "$CFG" --plugin "$BUILD/lib/test-plugins/libwrong_abi.so"
-expect_exit 1 "unknown model 'resnet'; registered: fashion_cnn" "unknown model lists registered" -- "${run[@]}" fit --config "$CFG" --model resnet
-expect_exit 1 "unknown data module 'cifar'; registered: fashion_mnist" "unknown data module lists registered" -- "${run[@]}" fit --config "$CFG" --data cifar
+expect_exit 1 "unknown model 'resnet'; registered: torchscript, fashion_cnn" "unknown model lists registered" -- "${run[@]}" fit --config "$CFG" --model resnet
+expect_exit 1 "unknown data module 'cifar'; registered: tensors, fashion_mnist" "unknown data module lists registered" -- "${run[@]}" fit --config "$CFG" --data cifar
 expect_exit 1 "data.data_dir $WORK/nodata is not a directory" "missing data_dir" -- "${run[@]}" fit --config "$CFG" --data.data_dir "$WORK/nodata"
 mkdir -p trunc && cp "$FASHION"/*.gz trunc/ && head -c 100000 "$FASHION/train-images-idx3-ubyte.gz" > trunc/train-images-idx3-ubyte.gz
 expect_exit 1 "train-images-idx3-ubyte.gz is (truncated|corrupt)" "truncated IDX file" -- "${run[@]}" fit --config "$CFG" --data.data_dir trunc

@@ -1,5 +1,6 @@
-// compare_checkpoints PLUGIN MODEL A.pt B.pt REL_TOL: loads both checkpoints into the
-// plugin's model and prints the largest relative parameter difference; exit 1 above REL_TOL.
+// compare_checkpoints PLUGIN MODEL A.pt B.pt REL_TOL [--model.key value ...]: loads both
+// checkpoints into the plugin's model (PLUGIN "-": a built-in model) and prints the largest
+// relative parameter difference; exit 1 above REL_TOL.
 #include <cstdlib>
 #include <iostream>
 
@@ -11,17 +12,20 @@
 #include "plugin/PluginLoader.h"
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::cerr << "usage: compare_checkpoints PLUGIN MODEL A.pt B.pt REL_TOL\n";
+  if (argc < 6) {
+    std::cerr << "usage: compare_checkpoints PLUGIN MODEL A.pt B.pt REL_TOL [--model.key value ...]\n";
     return 2;
   }
   try {
     bolt::PluginLoader loader;
-    loader.load(argv[1]);
-    // Any of the plugin's data modules will do: only the model's keys matter here.
+    const std::string plugin = argv[1];
+    if (plugin != "-") loader.load(plugin);
+    // Any data module will do: only the model's keys matter here.
     const auto data = bolt::Registry::instance().data_names();
-    auto invocation = bolt::parse_worker_command_line(
-        {"fit", "--plugin", argv[1], "--model", argv[2], "--data", data.empty() ? "" : data.front()}, loader);
+    std::vector<std::string> args{"fit", "--model", argv[2], "--data", data.back()};
+    if (plugin != "-") args.insert(args.end(), {"--plugin", plugin});
+    args.insert(args.end(), argv + 6, argv + argc);
+    auto invocation = bolt::parse_worker_command_line(args, loader);
     const auto& entry = bolt::Registry::instance().model(argv[2]);
     auto a = entry.create(bolt::Config("model", invocation.config["model"]));
     auto b = entry.create(bolt::Config("model", invocation.config["model"]));

@@ -141,7 +141,7 @@ TEST_CASE("batches carry named fields through datasets, subsets and transforms",
   CHECK_THROWS_AS(bolt::TensorDataset(std::map<std::string, at::Tensor>{{"inputs", at::zeros({})}}), bolt::DataError);
 }
 
-TEST_CASE("tracker keys: empty tracks every reported name; an unknown one is a config error", "[loop]") {
+TEST_CASE("tracker keys: empty tracks every reported name, an unknown one is a config error", "[loop]") {
   bolt::OptionSet options("loggers");
   bolt::Loggers::declare_options(options);
   auto values = options.defaults();

@@ -8,6 +8,7 @@
 //   forward_batch(batch) → compute_loss(outputs, batch) → compute_metrics(outputs, batch)
 // Every name compute_metrics returns (declared in metric_names()) can be tracked per epoch.
 #include "bolt/Export.h"
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -67,6 +68,11 @@ class BOLT_API Module : public torch::nn::Module {
   // ... or several, for a Trainer that steps them itself (manual optimization, e.g. a GAN).
   // Default: {configure_optimizer()}.
   virtual std::vector<OptimizerSetup> configure_optimizers();
+
+  // trainer.export: whether export_to() can write the trained model in a form Python loads
+  // (the torchscript model writes TorchScript), and writing it.
+  virtual bool can_export() const { return false; }
+  virtual void export_to(const std::filesystem::path& file);
 
   // Rank, world size and device of this process; set by the Trainer before it moves the model.
   const RunContext& context() const { return context_; }

@@ -26,6 +26,7 @@ struct BOLT_API TrainerOptions {
   int64_t checkpoint_every_n_steps = 0;
   std::string requeue_signal = "USR1";
   bool test_after_fit = false;
+  bool export_model = false;
   std::string ckpt_path;
   int64_t accumulate_grad_batches = 1;
   double gradient_clip_val = 0.0;  // 0: off

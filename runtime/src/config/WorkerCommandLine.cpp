@@ -33,14 +33,14 @@ class JsonConfigFormatter : public CLI::Config {
     std::vector<CLI::ConfigItem> items;
     for (const auto& [section, body] : document_.items()) {
       if (section == "plugins") {
-        items.push_back(item("plugin", body));
+        items.push_back(item("plugin", body, false));
         continue;
       }
       for (const auto& [key, value] : body.items()) {
         if (key == "name" && (section == "model" || section == "data")) {
-          items.push_back(item(section, value));
+          items.push_back(item(section, value, true));
         } else {
-          items.push_back(item(section + "." + key, value));
+          items.push_back(item(section + "." + key, value, true));
         }
       }
     }
@@ -51,10 +51,16 @@ class JsonConfigFormatter : public CLI::Config {
   static std::string text(const nlohmann::json& value) {
     return value.is_string() ? value.get<std::string>() : value.dump();
   }
-  static CLI::ConfigItem item(const std::string& name, const nlohmann::json& value) {
+  // A list key's array becomes one comma-separated value, as on the command line
+  // (--loggers.tracker_keys loss,score); --plugin stays one value per item.
+  static CLI::ConfigItem item(const std::string& name, const nlohmann::json& value, bool join_arrays) {
     CLI::ConfigItem out;
     out.name = name;
-    if (value.is_array()) {
+    if (value.is_array() && join_arrays) {
+      std::string joined;
+      for (const auto& v : value) joined += (joined.empty() ? "" : ",") + text(v);
+      out.inputs.push_back(joined);
+    } else if (value.is_array()) {
       for (const auto& v : value) out.inputs.push_back(text(v));
     } else {
       out.inputs.push_back(text(value));
@@ -95,6 +101,16 @@ EarlyArgs scan_early(const std::vector<std::string>& args) {
   return early;
 }
 
+// The plugins' own classes (not Bolt's built-ins): one of them is picked when none is named.
+template <class Entry>
+std::vector<std::string> plugin_names(const std::vector<Entry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& entry : entries) {
+    if (entry.plugin != "bolt") out.push_back(entry.name);
+  }
+  return out;
+}
+
 std::string choose(const std::optional<std::string>& given, const nlohmann::json& document,
                    const std::string& section, const std::vector<std::string>& registered,
                    const char* kind, const char* flag, bool required) {
@@ -107,11 +123,24 @@ std::string choose(const std::optional<std::string>& given, const nlohmann::json
   if (registered.size() == 1) return registered.front();
   if (!required) return {};
   if (registered.empty()) {
-    throw UsageError(fmt::format("no {} registered: load a plugin with --plugin PATH.so (or "
-                                 "\"plugins\" in the config)", kind));
+    throw UsageError(fmt::format("no {} chosen: load a plugin with --plugin PATH.so (or \"plugins\" in the "
+                                 "config), or name a built-in one with {} NAME (see --list)", kind, flag));
   }
   throw UsageError(fmt::format("several {}s registered ({}): choose one with {} NAME or "
                                "\"{}\": {{\"name\": ...}}", kind, fmt::join(registered, ", "), flag, section));
+}
+
+// "a,b" -> ["a", "b"]; "" -> [].
+nlohmann::json split_list(const std::string& text) {
+  nlohmann::json out = nlohmann::json::array();
+  std::size_t start = 0;
+  while (!text.empty() && start <= text.size()) {
+    const auto comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -175,9 +204,9 @@ WorkerInvocation parse_worker_command_line(const std::vector<std::string>& args,
 
   auto& registry = Registry::instance();
   const bool need_names = !early.help && !early.list;
-  const auto model_name = choose(early.model, document, "model", registry.model_names(), "model",
+  const auto model_name = choose(early.model, document, "model", plugin_names(registry.models()), "model",
                                  "--model", need_names);
-  const auto data_name = choose(early.data, document, "data", registry.data_names(),
+  const auto data_name = choose(early.data, document, "data", plugin_names(registry.datas()),
                                 "data module", "--data", need_names);
 
   std::string trainer_name = "default";
@@ -223,12 +252,8 @@ WorkerInvocation parse_worker_command_line(const std::vector<std::string>& args,
       opt->type_name(fmt::format("<{}>", to_string(spec.type)));
       opt->default_str(spec.default_value.is_string() ? spec.default_value.get<std::string>()
                                                       : spec.default_value.dump());
-      if (spec.type == OptionType::StringList) {
-        opt->expected(1, CLI::detail::expected_max_vector_size);
-      } else {
-        opt->expected(1);
-        opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-      }
+      opt->expected(1);
+      opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
   }
   app.allow_extras(true);
@@ -269,7 +294,7 @@ WorkerInvocation parse_worker_command_line(const std::vector<std::string>& args,
         continue;
       }
       const auto& results = opt->results();
-      nlohmann::json raw = spec.type == OptionType::StringList ? nlohmann::json(results)
+      nlohmann::json raw = spec.type == OptionType::StringList ? split_list(results.back())
                                                                : nlohmann::json(results.back());
       values[spec.name] = coerce_option_value(name, spec, raw);
     }

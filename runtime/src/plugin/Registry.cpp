@@ -2,6 +2,8 @@
 #include <fmt/ranges.h>
 
 #include "bolt/Error.h"
+#include "../builtin/TensorsData.h"
+#include "../builtin/TorchScriptModel.h"
 #include "bolt/Plugin.h"
 
 namespace bolt {
@@ -17,6 +19,15 @@ Registry::Registry() {
                           DataModule& data, std::shared_ptr<Module> model) {
                          return std::make_unique<Trainer>(config, env, loggers, data, std::move(model));
                        }});
+  // Python users train without writing C++: a TorchScript file and tensors saved from Python.
+  models_.push_back({"torchscript", "bolt", builtin::TorchScriptModel::declare_options,
+                     [](const Config& config) -> std::shared_ptr<Module> {
+                       return std::make_shared<builtin::TorchScriptModel>(config);
+                     }});
+  datas_.push_back({"tensors", "bolt", builtin::TensorsData::declare_options,
+                    [](const Config& config) -> std::shared_ptr<DataModule> {
+                      return std::make_shared<builtin::TensorsData>(config);
+                    }});
 }
 
 void Registry::stage_model(ModelEntry entry) { staged_models_.push_back(std::move(entry)); }

@@ -115,6 +115,10 @@ void FitLoop::run() {
   // Before set-up: a preemption notice during the rendezvous or data preparation must not kill
   // the rank (USR1's default action); it stops the fit at its first step instead.
   s_.stop_signal.emplace(o_.requeue_signal);
+  if (o_.export_model && !s_.model->can_export()) {
+    throw ConfigError(fmt::format("trainer.export: {} cannot be exported (it works for the torchscript model)",
+                                  s_.model->origin().empty() ? std::string("this model") : s_.model->origin()));
+  }
   trainer_.setup();
   check_monitor();
   fs::path resume_path;
@@ -219,13 +223,17 @@ void FitLoop::finish(const fs::path& run_dir) {
   }
   s_.log->info("fit: done, best val {} {:.4f}, checkpoints in {}", o_.monitor, best_.value_or(NAN),
                (run_dir / "checkpoints").string());
-  if (o_.test_after_fit) {
-    // Every rank loads rank 0's best.pt: wait until it is surely written.
-    if (s_.comm) s_.comm->barrier();
-    load_checkpoint(run_dir / "checkpoints" / "best.pt", *s_.model, {});
-    s_.model->to(s_.device);
-    trainer_.run_test_stage(Stage::Test);
+  if (!o_.test_after_fit && !o_.export_model) return;
+  // Every rank loads rank 0's best.pt: wait until it is surely written.
+  if (s_.comm) s_.comm->barrier();
+  load_checkpoint(run_dir / "checkpoints" / "best.pt", *s_.model, {});
+  s_.model->to(s_.device);
+  if (o_.export_model && s_.env.rank == 0) {
+    const auto file = run_dir / "checkpoints" / "best.torchscript.pt";
+    s_.model->export_to(file);
+    s_.log->info("fit: exported the best weights to {} (torch.jit.load in Python)", file.string());
   }
+  if (o_.test_after_fit) trainer_.run_test_stage(Stage::Test);
 }
 
 void FitLoop::train_step(int64_t epoch, int64_t batch_idx, const Batch& batch, bool window_end,

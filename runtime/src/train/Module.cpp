@@ -55,6 +55,11 @@ OptimizerSetup Module::configure_optimizer() {
 
 std::vector<OptimizerSetup> Module::configure_optimizers() { return {configure_optimizer()}; }
 
+void Module::export_to(const std::filesystem::path&) {
+  throw ConfigError(fmt::format("{} cannot be exported (trainer.export works for the torchscript model)",
+                                origin_.empty() ? std::string("this model") : origin_));
+}
+
 spdlog::logger& Module::log() const {
   if (!logger_) logger_ = get_logger("model");
   return *logger_;

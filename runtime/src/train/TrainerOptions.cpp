@@ -33,6 +33,8 @@ void TrainerOptions::declare(OptionSet& options) {
                   "signal that makes every rank checkpoint at the same step and stop (exit 75); "
                   "under Slurm rank 0 then requeues the job", {"USR1", "USR2", "TERM", "none"})
       .add_bool("test_after_fit", false, "after fit, test the best weights in the same process")
+      .add_bool("export", false, "after fit, write the best weights as checkpoints/best.torchscript.pt "
+                "(the torchscript model: Python loads it with torch.jit.load)")
       .add_string("ckpt_path", "",
                   "weights for validate/test: best, last (newest run of this name) or a file")
       .add_int("accumulate_grad_batches", 1,
@@ -74,6 +76,7 @@ TrainerOptions TrainerOptions::from(const Config& config) {
   o.checkpoint_every_n_steps = config.get_int("checkpoint_every_n_steps");
   o.requeue_signal = config.get_string("requeue_signal");
   o.test_after_fit = config.get_bool("test_after_fit");
+  o.export_model = config.get_bool("export");
   o.ckpt_path = config.get_string("ckpt_path");
   o.accumulate_grad_batches = config.get_int("accumulate_grad_batches");
   o.gradient_clip_val = config.get_float("gradient_clip_val");
