@@ -6,6 +6,7 @@
 #   3. a raw libtorch CUDA loop without Bolt (train set resident on the GPU)
 #   4. --device cuda:0 with --trainer.precision 16-mixed (autocast + Bolt's gradient scaler)
 #      and bf16-mixed
+#   5. the same CNN scripted in Python (built-in torchscript model) on cuda:0, exported back
 # on the Fashion-MNIST example (batch 256, 2 epochs; the second epoch's figure is reported).
 # Environment: PYTHON (python3 with torch), BOLT_DEPS_DIR (header folder for machines without
 # Debian's -dev packages, see CMakeLists.txt), DATA_DIR (Fashion-MNIST .gz files), OUT_DIR.
@@ -46,6 +47,12 @@ for precision in 16-mixed bf16-mixed; do
 done
 "$PYTHON" -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if '\"epoch\"' in l]; print('gpu-check:   16-mixed: skipped steps (inf/NaN gradients)', rows[-1].get('skipped_steps'))" \
   "$OUT_DIR"/16-mixed/fashion_cnn/version_0/metrics.jsonl || status=1
+"$PYTHON" apps/examples/python/fashion_torchscript.py "$OUT_DIR/py" > /dev/null || status=1
+"$BUILD/bin/bolt-launch" --device cuda:0 -- fit --config "$OUT_DIR/py/config.json" --trainer.max_epochs 2 --data.batch_size 256 \
+  --loggers.logs_dir "$OUT_DIR/torchscript" > "$OUT_DIR/torchscript.log" 2>&1 \
+  && echo "gpu-check: bolt --device cuda:0 torchscript: $(rate "$OUT_DIR"/torchscript/torchscript/version_0/metrics.jsonl)" \
+  && "$PYTHON" apps/examples/python/fashion_torchscript.py "$OUT_DIR/py" --evaluate "$OUT_DIR"/torchscript/torchscript/version_0/checkpoints/best.torchscript.pt \
+  | sed 's/^/gpu-check:   /' || { status=1; tail -n 20 "$OUT_DIR/torchscript.log"; }
 raw=$("$BUILD/bin/bench_raw_libtorch" "$DATA_DIR" 2 256 cuda:0) \
   && echo "gpu-check: raw libtorch CUDA loop:          $("$PYTHON" -c "import json,sys; print(f\"{json.loads(sys.argv[1])['epochs'][-1]['train_samples_per_s']:.0f} samples/s\")" "$raw")" \
   || status=1

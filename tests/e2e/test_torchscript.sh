@@ -41,6 +41,13 @@ check "Python's test accuracy of the export ($py_acc) equals Bolt's ($bolt_acc) 
 check "... the export carries trained BatchNorm statistics" /usr/bin/python3 -c "
 import torch; m=torch.jit.load('$BN/checkpoints/best.torchscript.pt'); assert m.norm.num_batches_tracked.item() > 0 and m.norm.running_var.sum().item() != 16.0"
 
+expect_exit 0 "validate: val_loss .* val_score" "validate from best (2 ranks) on the BatchNorm model" -- "${two[@]}" validate "${base[@]}" \
+  --model.path "$WORK/bn.pt" --data.batch_size 16 --trainer.ckpt_path best --loggers.logs_dir "$WORK/bn"
+check "... the same val_score as the fit's best epoch" /usr/bin/python3 -c "
+import json; rows=[json.loads(l) for l in open('$BN/metrics.jsonl')]
+best=max(r['val_score'] for r in rows if 'epoch' in r); v=[r for r in rows if r.get('stage') == 'validate'][-1]['val_score']
+assert abs(best - v) <= 1e-9, (best, v)"
+
 # The same model trained by PyTorch in Python, same order (no shuffle), 20 steps of SGD.
 expect_exit 0 "exported the best weights" "1 rank, no shuffle, 1 epoch, export" -- "${one[@]}" fit "${base[@]}" "${mlp[@]}" --data.batch_size 32 \
   --data.shuffle false --trainer.max_epochs 1 --trainer.export true --loggers.logs_dir "$WORK/ordered"
