@@ -17,6 +17,6 @@ TEST_CASE("plugin loading: good plugin registers, bad ones are refused with the 
   auto& registry = bolt::Registry::instance();
   CHECK(registry.model("mlp").plugin == "testkit");
   CHECK(registry.data("synthetic").plugin == "testkit");
-  CHECK_THROWS_WITH(registry.model("resnet"), Catch::Contains("unknown model 'resnet'; registered: mlp"));
-  CHECK_THROWS_WITH(registry.data("imagenet"), Catch::Contains("unknown data module 'imagenet'; registered: synthetic"));
+  CHECK_THROWS_WITH(registry.model("resnet"), Catch::Contains("unknown model 'resnet'; registered: torchscript, mlp"));
+  CHECK_THROWS_WITH(registry.data("imagenet"), Catch::Contains("unknown data module 'imagenet'; registered: tensors, synthetic"));
 }

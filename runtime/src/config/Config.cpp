@@ -16,7 +16,7 @@ const char* to_string(OptionType type) {
     case OptionType::Float: return "number";
     case OptionType::Bool: return "boolean";
     case OptionType::String: return "string";
-    case OptionType::StringList: return "list of strings";
+    case OptionType::StringList: return "comma-separated list";
   }
   return "?";
 }

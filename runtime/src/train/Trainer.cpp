@@ -180,6 +180,12 @@ EpochMetrics Trainer::evaluate(Stage stage, DataLoader& loader) {
   const bool non_blocking = loader.options().pin_memory;
   s.model->eval();
   at::NoGradGuard no_grad;
+  if (s.comm) {
+    // Buffers (BatchNorm statistics) are updated by each rank's own batches; like PyTorch DDP
+    // (broadcast_buffers), rank 0's hold: every rank evaluates what best.pt/last.pt keep.
+    const auto buffers = s.model->buffers();
+    if (!buffers.empty()) dist::broadcast_from_rank0(*s.comm, buffers);
+  }
   tracker().reset();
   loader.start_epoch(0);
   int64_t batch_idx = 0;
