@@ -41,6 +41,7 @@ check "... the extra tracked value 'kept' is equal on 1 and 2 ranks" close_enoug
 check "plugin loggers write into each rank's log (data module and model, with their rank)" \
   grep -q "bolt.data - masked data: rank 1 of 2 builds its splits" "$WORK/m2/masked_mlp/version_0/rank-1.log"
 check "... the model's too" grep -q "bolt.model - masked_mlp: optimizer for rank 1" "$WORK/m2/masked_mlp/version_0/rank-1.log"
+check "... and spdlog::get(\"bolt\") in plugin code finds Bolt's logger" grep -q "| bolt - loopkit: spdlog::get" "$WORK/m2/masked_mlp/version_0/rank-1.log"
 expect_exit 0 "test_kept" "test on the three-field batch (2 ranks)" -- "${two[@]}" test "${masked[@]}" --data.batch_size 16 --loggers.logs_dir "$WORK/m2" \
   --trainer.ckpt_path "$WORK/m2/masked_mlp/version_0/checkpoints/best.pt"
 

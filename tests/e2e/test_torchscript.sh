@@ -74,8 +74,10 @@ bad 1 "model.path $WORK/train.pt is not a TorchScript module" "a tensor file as 
 bad 2 "model.path $WORK/none.pt is not a readable file" "a missing model file" --model.path "$WORK/none.pt"
 bad 2 "model.path is empty" "no model.path" 
 bad 2 "has no method 'score_fn'" "a missing scripted method" "${mlp[@]}" --model.metric method --model.metric_method score_fn
-expect_exit 1 "fit: epoch 1, step 1 \(global step 1\), rank 0, model 'torchscript' \(plugin bolt\): .*bad_out.pt: the loss cross_entropy does not fit forward's outputs \[32, 2, 3, 1\] and targets \[32\]" \
+expect_exit 1 "fit: epoch 1, step 1 \(global step 1\), rank 0, model 'torchscript' \(plugin bolt\): .*bad_out.pt: the loss cross_entropy does not fit forward's outputs \[32, 2, 3, 1\] Float and targets \[32\] Long" \
   "an output that does not fit the loss (at its first step)" -- "${one[@]}" fit "${base[@]}" --data.batch_size 32 --model.path "$WORK/bad_out.pt" --loggers.logs_dir "$WORK/shape"
+expect_exit 1 "mlp.pt: forward failed on inputs \[32, 10\] Double \(RuntimeError: .*\): .*astype\('float32'\)" "float64 inputs from NumPy" -- \
+  "${one[@]}" fit "${base[@]}" "${mlp[@]}" --data.batch_size 32 --data.train inputs=x64.npy,targets=y.npy --loggers.logs_dir "$WORK/f64"
 bad 1 "data.train has no field 'targets'; it has: inputs" "a missing field" "${mlp[@]}" --data.train inputs=x.npy
 bad 1 "data.train: dataset fields differ in length: 'inputs' has 640 examples but 'targets' has 639" "unequal lengths" "${mlp[@]}" --data.train unequal.pt
 bad 1 "$WORK/missing.pt is not a readable file" "an unreadable data file" "${mlp[@]}" --data.train missing.pt

@@ -64,6 +64,7 @@ def write(out):
     torch.save({"inputs": train["inputs"], "targets": train["targets"][:-1]}, f"{out}/unequal.pt")
     torch.save([1, 2], f"{out}/list.pt")
     np.save(f"{out}/strings.npy", np.array(["a", "b"]))
+    np.save(f"{out}/x64.npy", train["inputs"].numpy().astype(np.float64))
 
 
 def train_reference(out, steps, lr, momentum, batch, result):

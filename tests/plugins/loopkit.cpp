@@ -14,6 +14,8 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "bolt/Gradients.h"
 #include "bolt/Plugin.h"
 #include "bolt/Schedules.h"
@@ -40,6 +42,8 @@ class MaskedData : public bolt::DataModule {
           std::map<std::string, at::Tensor>{{"inputs", x}, {"extra", extra}, {"mask", mask}, {"targets", y}});
     };
     log().info("masked data: rank {} of {} builds its splits", context().rank, context().world_size);
+    // spdlog's registry is libbolt's: a plugin finds Bolt's loggers by name too.
+    if (auto root = spdlog::get("bolt")) root->info("loopkit: spdlog::get(\"bolt\") works in a plugin");
     return {make(config().get_int("train_size")), make(config().get_int("val_size")), make(64)};
   }
 };

@@ -24,6 +24,21 @@ std::string local_name(const std::string& dotted) {
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The line that says what went wrong: an error inside the TorchScript interpreter prints the
+// script's traceback first and the cause ("RuntimeError: ...") last.
+std::string brief(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10 ? c10->what_without_backtrace() : e.what();
+  if (text.rfind("The following operation failed in the TorchScript interpreter", 0) != 0) return first_line(text);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.substr(text.find_last_of('\n') + 1);
+}
+
+// "[32, 3] Float"
+std::string describe(const at::Tensor& t) {
+  return t.defined() ? fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type())) : "none";
+}
 }  // namespace
 
 void TorchScriptModel::declare_options(OptionSet& options) {
@@ -80,8 +95,19 @@ void TorchScriptModel::train(bool on) {
 
 at::Tensor TorchScriptModel::forward_batch(const Batch& batch) {
   std::vector<c10::IValue> inputs;
-  for (const auto& name : config_.get_string_list("inputs")) inputs.emplace_back(batch[name]);
-  const auto output = script_.forward(inputs);
+  std::vector<std::string> shapes;
+  for (const auto& name : config_.get_string_list("inputs")) {
+    inputs.emplace_back(batch[name]);
+    shapes.push_back(name + " " + describe(batch[name]));
+  }
+  c10::IValue output;
+  try {
+    output = script_.forward(inputs);
+  } catch (const std::exception& e) {
+    throw PluginError(fmt::format("{}: forward failed on {} ({}): check the model, model.inputs, or the "
+                                  "data's dtypes (NumPy's default float64 needs .astype('float32'))",
+                                  path_, fmt::join(shapes, ", "), brief(e)));
+  }
   if (!output.isTensor()) {
     throw PluginError(fmt::format("{}: forward returned a {}, but Bolt needs one tensor of outputs", path_,
                                   output.tagKind()));
@@ -91,12 +117,10 @@ at::Tensor TorchScriptModel::forward_batch(const Batch& batch) {
 
 void TorchScriptModel::fail_step(const std::string& what, const std::exception& e, const at::Tensor& outputs,
                                  const Batch& batch) const {
-  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
   throw PluginError(fmt::format(
-      "{}: the {} does not fit forward's outputs [{}] and targets [{}] ({}): check the model's output "
-      "or model.{}", path_, what, fmt::join(outputs.sizes(), ", "),
-      batch.targets.defined() ? fmt::format("{}", fmt::join(batch.targets.sizes(), ", ")) : "none",
-      first_line(c10 ? c10->what_without_backtrace() : e.what()), what.substr(0, what.find(' '))));
+      "{}: the {} does not fit forward's outputs {} and targets {} ({}): check the model's output "
+      "or model.{}", path_, what, describe(outputs), describe(batch.targets),
+      brief(e), what.substr(0, what.find(' '))));
 }
 
 at::Tensor TorchScriptModel::compute_loss(const at::Tensor& outputs, const Batch& batch) {
