@@ -27,6 +27,7 @@ for r in rows:
     assert abs(r['train_scaled_loss'] - 3*r['train_loss']) <= 1e-6*r['train_scaled_loss'], r
     assert abs(r['val_scaled_loss'] - 3*r['val_loss']) <= 1e-6*r['val_scaled_loss'], r
     assert r['train_steps_seen'] == 20 and r['train_hook_calls'] == 20, r"
+check "... a reported but undeclared value is named in a warning" grep -q "the step reports undeclared but only loss, score, scaled_loss are tracked" "$WORK/seed/mlp/version_0/rank-0.log"
 check "... and TensorBoard (train/scaled_loss, val/scaled_loss per epoch)" bash -c \
   "/usr/bin/python3 '$SRC/tests/e2e/tfevents.py' '$WORK'/seed/mlp/version_0/events.out.tfevents.* | grep -c '\"tag\": \"[a-z]*/scaled_loss\"' | grep -qx 4"
 

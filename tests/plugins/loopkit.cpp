@@ -195,6 +195,7 @@ class SeedlikeTrainer : public bolt::Trainer {
   bolt::StepOutput training_step(int64_t batch_idx, const bolt::Batch& batch) override {
     auto out = bolt::Trainer::training_step(batch_idx, batch);
     out.values["scaled_loss"] = out.loss.detach() * config().get_float("extra_scale");
+    out.values["undeclared"] = out.loss.detach();  // not in step_output_names: warned about, not tracked
     return out;
   }
   bolt::StepOutput validation_step(int64_t batch_idx, const bolt::Batch& batch) override {
@@ -210,6 +211,11 @@ class SeedlikeTrainer : public bolt::Trainer {
     // Averaged across ranks by now: every rank sees the same norm.
     const auto norm = bolt::total_grad_norm(model().parameters_to_update());
     if (norm.defined()) ++hook_calls_;
+  }
+  // Its own map, without the "samples" count the default returns.
+  bolt::EpochMetrics validation_epoch_end() override {
+    const auto reduced = bolt::Trainer::validation_epoch_end();
+    return {{"loss", reduced.at("loss")}, {"score", reduced.at("score")}, {"scaled_loss", reduced.at("scaled_loss")}};
   }
   bolt::EpochMetrics training_epoch_end() override {
     auto metrics = bolt::Trainer::training_epoch_end();

@@ -131,6 +131,10 @@ class BOLT_API Trainer {
   StepOutput run_training_step(int64_t batch_idx, const Batch& batch);
   EpochMetrics evaluate_checkpoint(Stage stage);
   EpochMetrics run_test_stage(Stage stage);
+  // The default *_step_end: the tracker takes the step's values (a warning, once, for names
+  // reported but not tracked).
+  void track(const StepOutput& out);
+  double samples_of(const EpochMetrics& metrics);
 };
 
 }  // namespace bolt

@@ -331,7 +331,7 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
   progress.finish();
   if (s_.reducer) outcome.grad_allreduces = s_.reducer->allreduces() - allreduces_before;
   outcome.metrics = trainer_.training_epoch_end();
-  outcome.metrics["samples_run_here"] = outcome.metrics.at("samples") - restored_samples;
+  outcome.metrics["samples_run_here"] = trainer_.samples_of(outcome.metrics) - restored_samples;
   return outcome;
 }
 

@@ -2,9 +2,11 @@
 // FitLoop (FitLoop.cpp).
 #include "bolt/Trainer.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "../checkpoint/Checkpoint.h"
 #include "Autocast.h"
@@ -123,14 +125,26 @@ StepOutput Trainer::training_step(int64_t, const Batch& batch) { return shared_s
 StepOutput Trainer::validation_step(int64_t, const Batch& batch) { return shared_step(batch); }
 StepOutput Trainer::test_step(int64_t, const Batch& batch) { return shared_step(batch); }
 
-void Trainer::training_step_end(int64_t, const Batch&, const StepOutput& out) {
+void Trainer::training_step_end(int64_t, const Batch&, const StepOutput& out) { track(out); }
+void Trainer::validation_step_end(int64_t, const Batch&, const StepOutput& out) { track(out); }
+void Trainer::test_step_end(int64_t, const Batch&, const StepOutput& out) { track(out); }
+
+void Trainer::track(const StepOutput& out) {
+  auto& s = *state_;
   tracker().update(out.values, out.batch_size);
-}
-void Trainer::validation_step_end(int64_t, const Batch&, const StepOutput& out) {
-  tracker().update(out.values, out.batch_size);
-}
-void Trainer::test_step_end(int64_t, const Batch&, const StepOutput& out) {
-  tracker().update(out.values, out.batch_size);
+  if (s.warned_untracked) return;
+  s.warned_untracked = true;
+  // Said once: a value a step reports but nobody declared would otherwise vanish silently.
+  const auto& keys = tracker().keys();
+  std::vector<std::string> untracked;
+  for (const auto& [name, value] : out.values) {
+    if (std::find(keys.begin(), keys.end(), name) == keys.end()) untracked.push_back(name);
+  }
+  if (!untracked.empty()) {
+    s.log->warn("the step reports {} but only {} are tracked: declare them in Module::metric_names() or "
+                "Trainer::step_output_names() (and loggers.tracker_keys, if set) to track them",
+                fmt::join(untracked, ", "), fmt::join(keys, ", "));
+  }
 }
 
 EpochMetrics Trainer::training_epoch_end() { return reduce_tracker(); }
@@ -163,6 +177,12 @@ EpochMetrics Trainer::reduce_tracker() {
   auto result = tracker.result();
   result["samples"] = static_cast<double>(tracker.count());
   return result;
+}
+
+double Trainer::samples_of(const EpochMetrics& metrics) {
+  // A custom *_epoch_end may return its own map: the tracker still counted the samples.
+  const auto it = metrics.find("samples");
+  return it != metrics.end() ? it->second : static_cast<double>(tracker().count());
 }
 
 Batch to_device(const Batch& batch, const c10::Device& device, bool non_blocking) {
@@ -246,7 +266,8 @@ EpochMetrics Trainer::run_test_stage(Stage stage) {
   loader.emplace(test ? s.data.test_dataloader() : s.data.val_dataloader());
   const auto metrics = evaluate(stage, *loader);
   const std::string prefix = test ? "test" : "val";
-  nlohmann::json row = {{"stage", to_string(stage)}, {"samples", metrics.at("samples")}};
+  const double samples = samples_of(metrics);
+  nlohmann::json row = {{"stage", to_string(stage)}, {"samples", samples}};
   std::string summary;
   for (const auto& [name, value] : metrics) {
     if (name == "samples") continue;
@@ -254,7 +275,7 @@ EpochMetrics Trainer::run_test_stage(Stage stage) {
     summary += fmt::format(" {}_{} {:.4f}", prefix, name, value);
   }
   s.loggers.log_metrics(row);
-  s.log->info("{}:{} on {} samples", to_string(stage), summary, static_cast<int64_t>(metrics.at("samples")));
+  s.log->info("{}:{} on {} samples", to_string(stage), summary, static_cast<int64_t>(samples));
   return metrics;
 }
 

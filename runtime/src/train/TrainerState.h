@@ -35,6 +35,7 @@ struct Trainer::State {
   std::filesystem::path run_dir;
   std::optional<StopSignal> stop_signal;
   bool stopped_for_requeue = false;
+  bool warned_untracked = false;
   std::string deferred_error;
 
   State(const Config& c, const WorkerEnvironment& e, Loggers& l, DataModule& d, std::shared_ptr<Module> m)
