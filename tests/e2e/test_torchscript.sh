@@ -25,6 +25,10 @@ expect_exit 0 "epoch 2/2" "loss and metric as scripted methods, Adam, warm-up + 
 check "... the scripted metric is the score" /usr/bin/python3 -c "
 import json; r=[json.loads(l) for l in open('$WORK/methods/torchscript/version_0/metrics.jsonl')][-1]; assert 0.3 < r['val_score'] <= 1, r"
 
+expect_exit 0 "epoch 2/2" "a forward of two batch fields (model.inputs inputs,weight), 2 ranks" -- "${two[@]}" fit "${base[@]}" \
+  --model.path "$WORK/two_inputs.pt" --model.inputs inputs,weight --data.batch_size 16 --loggers.logs_dir "$WORK/twoin"
+expect_exit 0 "epoch 2/2" "a traced module (torch.jit.trace)" -- "${one[@]}" fit "${base[@]}" --model.path "$WORK/traced.pt" --data.batch_size 32 --loggers.logs_dir "$WORK/traced"
+
 # Bitwise resume: stopped by max_steps inside epoch 2, resumed.
 expect_exit 0 "max_steps 25 reached" "2 ranks, stopped at step 25" -- "${two[@]}" fit "${base[@]}" "${mlp[@]}" --data.batch_size 16 --trainer.max_steps 25 --loggers.logs_dir "$WORK/part"
 expect_exit 0 "resumed from" "... resumed" -- "${two[@]}" fit "${base[@]}" "${mlp[@]}" --data.batch_size 16 --trainer.resume auto --loggers.logs_dir "$WORK/part"

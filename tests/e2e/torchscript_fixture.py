@@ -42,6 +42,15 @@ class BadOutput(torch.nn.Module):
         return self.fc(x).view(-1, 2, 3, 1)
 
 
+class TwoInputs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(10, 3)
+
+    def forward(self, x, weight):
+        return self.fc(x) * weight.unsqueeze(1)
+
+
 def data(n, generator):
     x = torch.randn(n, 10, generator=generator)
     w = torch.randn(10, 3, generator=torch.Generator().manual_seed(5))
@@ -54,6 +63,8 @@ def write(out):
     torch.jit.script(Mlp(False)).save(f"{out}/mlp.pt")
     torch.jit.script(Mlp(True)).save(f"{out}/bn.pt")
     torch.jit.script(BadOutput()).save(f"{out}/bad_out.pt")
+    torch.jit.script(TwoInputs()).save(f"{out}/two_inputs.pt")
+    torch.jit.trace(Mlp(False), torch.randn(4, 10)).save(f"{out}/traced.pt")
     g = torch.Generator().manual_seed(1)
     train, val, test = data(640, g), data(200, g), data(300, g)
     for name, d in (("train", train), ("val", val), ("test", test)):
