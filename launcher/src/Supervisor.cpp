@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "FailureReport.h"
+#include "WorkerExec.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -25,40 +27,12 @@ namespace bolt::launch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kTailLines = 15;
 const int kForwarded[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP};
-
-std::string signal_name(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
-}
 
 std::string hostname() {
   char buffer[HOST_NAME_MAX + 1] = {};
   ::gethostname(buffer, sizeof buffer - 1);
   return buffer;
-}
-
-std::vector<std::string> exec_argv(const std::string& worker, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{worker};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
-[[noreturn]] void exec_with_env(const std::string& worker, const std::vector<std::string>& args,
-                                const std::map<std::string, std::string>& env) {
-  for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
-  auto argv_strings = exec_argv(worker, args);
-  std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  ::execv(worker.c_str(), argv.data());
-  const int error = errno;
-  const auto message = fmt::format("bolt-launch: error: cannot run worker {}: {}\n", worker,
-                                   std::strerror(error));
-  ssize_t ignored = ::write(STDERR_FILENO, message.data(), message.size());
-  (void)ignored;
-  ::_exit(127);
 }
 
 // One line-splitting reader per worker stream.
@@ -67,15 +41,6 @@ struct Stream {
   int rank = 0;
   bool is_stderr = false;
   std::string pending;
-};
-
-struct Worker {
-  RankPlan plan;
-  pid_t pid = -1;
-  bool running = false;
-  int exit_code = 0;   // exit status, or -signal
-  bool stopped_by_us = false;
-  std::deque<std::string> stderr_tail;
 };
 
 class Supervisor {
@@ -90,7 +55,7 @@ class Supervisor {
       restart_ = restart;
       for (const auto& rank : plan_.ranks) start(rank);
       loop();
-      code = report();
+      code = report_group(workers_, first_failure_, {killed_, interrupted_by_}, host_, options_.log_dir);
       const bool failed = code != 0 && code != kStoppedForRequeueExitCode && !interrupted_by_;
       if (!failed || restart >= options_.max_restarts) break;
       if (code == UsageError::kExitCode) {
@@ -173,7 +138,7 @@ class Supervisor {
     ::setpgid(pid, pid);
     ::close(out[1]);
     ::close(err[1]);
-    Worker worker;
+    SupervisedRank worker;
     worker.plan = rank;
     worker.pid = pid;
     worker.running = true;
@@ -221,21 +186,13 @@ class Supervisor {
         if (w.exit_code == 0 || w.exit_code == kStoppedForRequeueExitCode) continue;
         // The first failure reported is the first root cause: ranks that died of a peer's
         // death (exit 3) or of our stop signals only stand in until a cause shows up.
-        const bool cause = is_root_cause(w);
-        if (!first_failure_ || (cause && !is_root_cause(workers_[*first_failure_]))) {
+        const bool cause = is_root_cause(w, {killed_, interrupted_by_});
+        if (!first_failure_ || (cause && !is_root_cause(workers_[*first_failure_], {killed_, interrupted_by_}))) {
           first_failure_ = i;
         }
         if (w.exit_code != 0 && !interrupted_by_) begin_stop();
       }
     }
-  }
-
-  bool is_root_cause(const Worker& w) const {
-    if (w.exit_code == bolt::PeerFailureError::kExitCode) return false;
-    if (w.exit_code == kStoppedForRequeueExitCode) return false;
-    if (w.stopped_by_us && (w.exit_code == -SIGTERM || (killed_ && w.exit_code == -SIGKILL))) return false;
-    if (interrupted_by_ && w.exit_code == -*interrupted_by_) return false;
-    return true;
   }
 
   void on_signal() {
@@ -317,7 +274,7 @@ class Supervisor {
           timeout_ms = static_cast<int>(left);
         }
       } else if (running_count() == 0) {
-        // Workers are gone; a stream still open belongs to an orphaned grandchild: drain briefly.
+        // SupervisedRanks are gone; a stream still open belongs to an orphaned grandchild: drain briefly.
         if (!drain_deadline_) drain_deadline_ = Clock::now() + std::chrono::seconds(2);
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*drain_deadline_ - Clock::now()).count();
         if (left <= 0) return;
@@ -333,85 +290,13 @@ class Supervisor {
     }
   }
 
-  std::string describe(const Worker& w) const {
-    if (w.exit_code == 0) return "exited 0";
-    if (w.exit_code < 0) return fmt::format("killed by {}", signal_name(-w.exit_code));
-    return fmt::format("exit code {}", w.exit_code);
-  }
-
-  static int as_exit_code(const Worker& w) { return w.exit_code < 0 ? 128 - w.exit_code : w.exit_code; }
-
-  std::vector<std::string> tail_of(const Worker& w) const {
-    if (options_.log_dir.empty()) return {w.stderr_tail.begin(), w.stderr_tail.end()};
-    std::vector<std::string> lines;
-    std::FILE* file = std::fopen(fmt::format("{}/rank-{}.stderr", options_.log_dir, w.plan.rank).c_str(), "r");
-    if (!file) return lines;
-    std::deque<std::string> tail;
-    char buffer[4096];
-    while (std::fgets(buffer, sizeof buffer, file)) {
-      std::string line(buffer);
-      if (!line.empty() && line.back() == '\n') line.pop_back();
-      tail.push_back(line);
-      if (tail.size() > kTailLines) tail.pop_front();
-    }
-    std::fclose(file);
-    return {tail.begin(), tail.end()};
-  }
-
-  int report() {
-    if (interrupted_by_ && first_failure_ && !is_root_cause(workers_[*first_failure_])) first_failure_.reset();
-    const bool all_stopped_for_requeue = std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) {
-      return w.exit_code == kStoppedForRequeueExitCode;
-    });
-    if (!first_failure_ && all_stopped_for_requeue) {
-      std::cerr << fmt::format("bolt-launch: all {} ranks stopped at a checkpoint for requeue "
-                               "(exit {}); the next run resumes from last.pt\n",
-                               workers_.size(), kStoppedForRequeueExitCode);
-      return kStoppedForRequeueExitCode;
-    }
-    if (!first_failure_ && !interrupted_by_) return 0;
-    std::string table = fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", "rank", "local", "host", "pid", "status");
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-      const auto& w = workers_[i];
-      std::string status = describe(w);
-      if (first_failure_ && *first_failure_ == i) status += "   <- first failure";
-      else if (w.exit_code == bolt::PeerFailureError::kExitCode) status += " (a peer failed)";
-      else if (w.exit_code != 0 && !is_root_cause(w)) status += " (stopped by bolt-launch)";
-      table += fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", w.plan.rank, w.plan.local_rank, host_, w.pid, status);
-    }
-    int code;
-    std::string headline;
-    if (first_failure_) {
-      const auto& w = workers_[*first_failure_];
-      code = as_exit_code(w);
-      headline = fmt::format("rank {} (local rank {}, host {}, pid {}) failed: {}", w.plan.rank,
-                             w.plan.local_rank, host_, w.pid, describe(w));
-    } else {
-      code = 128 + *interrupted_by_;
-      headline = fmt::format("interrupted by {}: stopped all {} ranks", signal_name(*interrupted_by_),
-                             workers_.size());
-    }
-    std::string text = fmt::format("bolt-launch: error: {}\n{}", headline, table);
-    if (first_failure_) {
-      const auto& w = workers_[*first_failure_];
-      const auto tail = tail_of(w);
-      if (!tail.empty()) {
-        text += fmt::format("last stderr lines of rank {}:\n", w.plan.rank);
-        for (const auto& line : tail) text += "  " + line + "\n";
-      }
-    }
-    std::cerr << text;
-    std::cerr.flush();
-    return code;
-  }
-
   LaunchPlan plan_;  // a copy: a restart may move it to a new port
   const SupervisorOptions& options_;
   int restart_ = 0;
   std::string host_;
   sigset_t old_mask_{};
   int signal_fd_ = -1;
-  std::vector<Worker> workers_;
+  std::vector<SupervisedRank> workers_;
   std::vector<Stream> streams_;
   bool stopping_ = false;
   bool killed_ = false;
@@ -425,14 +310,6 @@ class Supervisor {
 
 int supervise(const LaunchPlan& plan, const SupervisorOptions& options) {
   return Supervisor(plan, options).run();
-}
-
-void exec_worker(const LaunchPlan& plan, const std::string& worker,
-                 const std::vector<std::string>& worker_args,
-                 const std::map<std::string, std::string>& extra_env) {
-  auto env = plan.worker_env(plan.ranks.front());
-  env.insert(extra_env.begin(), extra_env.end());
-  exec_with_env(worker, worker_args, env);
 }
 
 }  // namespace bolt::launch
