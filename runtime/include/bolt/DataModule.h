@@ -41,7 +41,7 @@ class BOLT_API DataModule {
   // Returns train/val/test; a null val is split off train (1/num_splits, fixed seed).
   virtual DatasetSplits setup_dataset() = 0;
 
-  // Shards loaders over ranks with DistributedSampler semantics (the Trainer calls it in DDP).
+  // Shards loaders over ranks with DistributedSampler semantics (set_context does it too).
   void use_dist_sampler(int64_t world_size, int64_t rank);
   // Runs setup_dataset once, splits and applies limit_* (idempotent).
   void setup();
@@ -51,6 +51,7 @@ class BOLT_API DataModule {
   DataLoader test_dataloader();
 
   // Rank, world size and device of this process; set by the Trainer before prepare_data().
+  // The loaders shard by its rank and world size.
   const RunContext& context() const { return context_; }
   void set_context(const RunContext& context) { context_ = context; }
   // The logger "bolt.data": rank 0's console and this rank's rank-<r>.log.
@@ -70,8 +71,6 @@ class BOLT_API DataModule {
   Config config_;
   DatasetSplits splits_;
   bool is_setup_ = false;
-  int64_t world_size_ = 1;
-  int64_t rank_ = 0;
   uint64_t seed_ = 0;
   RunContext context_;
   mutable std::shared_ptr<spdlog::logger> logger_;

@@ -9,6 +9,7 @@
 #include <torch/serialize.h>
 #include <zlib.h>
 
+#include "../util/ErrorText.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -193,10 +194,9 @@ std::map<std::string, at::Tensor> read_tensor_dict(const fs::path& file) {
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const std::exception& e) {
-    const std::string why = e.what();
     throw DataError(fmt::format("{} is not a file torch.save wrote ({}); save a dict of tensors with "
                                 "torch.save({{'inputs': X, 'targets': Y}}, path)", file.string(),
-                                why.substr(0, why.find('\n'))));
+                                library_message(e)));
   }
   if (!value.isGenericDict()) {
     throw DataError(fmt::format("{} holds a {}, not a dict of tensors: save {{'inputs': X, 'targets': Y}}",

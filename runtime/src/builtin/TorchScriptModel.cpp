@@ -7,6 +7,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include "../util/ErrorText.h"
 #include "bolt/Error.h"
 #include "bolt/Schedules.h"
 
@@ -23,17 +24,6 @@ std::string local_name(const std::string& dotted) {
   return out;
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-// The line that says what went wrong: an error inside the TorchScript interpreter prints the
-// script's traceback first and the cause ("RuntimeError: ...") last.
-std::string brief(const std::exception& e) {
-  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
-  std::string text = c10 ? c10->what_without_backtrace() : e.what();
-  if (text.rfind("The following operation failed in the TorchScript interpreter", 0) != 0) return first_line(text);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text.substr(text.find_last_of('\n') + 1);
-}
 
 // "[32, 3] Float"
 std::string describe(const at::Tensor& t) {
@@ -72,7 +62,7 @@ TorchScriptModel::TorchScriptModel(const Config& config) : config_(config), path
   } catch (const std::exception& e) {
     throw PluginError(fmt::format("model.path {} is not a TorchScript module ({}); write one with "
                                   "torch.jit.script(model).save(path) or torch.jit.trace", path_,
-                                  first_line(e.what())));
+                                  library_message(e)));
   }
   for (const auto& [key, name] : {std::pair{"loss", "loss_method"}, std::pair{"metric", "metric_method"}}) {
     if (config.get_string(key) == "method" && !script_.find_method(config.get_string(name))) {
@@ -106,7 +96,7 @@ at::Tensor TorchScriptModel::forward_batch(const Batch& batch) {
   } catch (const std::exception& e) {
     throw PluginError(fmt::format("{}: forward failed on {} ({}): check the model, model.inputs, or the "
                                   "data's dtypes (NumPy's default float64 needs .astype('float32'))",
-                                  path_, fmt::join(shapes, ", "), brief(e)));
+                                  path_, fmt::join(shapes, ", "), library_message(e)));
   }
   if (!output.isTensor()) {
     throw PluginError(fmt::format("{}: forward returned a {}, but Bolt needs one tensor of outputs", path_,
@@ -120,7 +110,7 @@ void TorchScriptModel::fail_step(const std::string& what, const std::exception& 
   throw PluginError(fmt::format(
       "{}: the {} does not fit forward's outputs {} and targets {} ({}): check the model's output "
       "or model.{}", path_, what, describe(outputs), describe(batch.targets),
-      brief(e), what.substr(0, what.find(' '))));
+      library_message(e), what.substr(0, what.find(' '))));
 }
 
 at::Tensor TorchScriptModel::compute_loss(const at::Tensor& outputs, const Batch& batch) {
@@ -183,7 +173,7 @@ void TorchScriptModel::export_to(const fs::path& file) {
   } catch (const std::exception& e) {
     std::error_code ignored;
     fs::remove(temp, ignored);
-    throw EnvironmentError(fmt::format("cannot write {}: {}", file.string(), first_line(e.what())));
+    throw EnvironmentError(fmt::format("cannot write {}: {}", file.string(), library_message(e)));
   }
   fs::rename(temp, file);
 }

@@ -13,6 +13,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "../util/ErrorText.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -174,8 +175,7 @@ nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
   } catch (const CheckpointError&) {
     throw;
   } catch (const std::exception& e) {
-    const std::string what = e.what();
-    fail(path, fmt::format("it does not match this model: {}", what.substr(0, what.find('\n'))));
+    fail(path, fmt::format("it does not match this model: {}", first_line(e.what())));
   }
   return meta;
 }

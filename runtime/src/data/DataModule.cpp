@@ -29,8 +29,8 @@ int64_t DataModule::num_splits() const { return config_.get_int("num_splits"); }
 int64_t DataModule::batch_size() const { return config_.get_int("batch_size"); }
 
 void DataModule::use_dist_sampler(int64_t world_size, int64_t rank) {
-  world_size_ = world_size;
-  rank_ = rank;
+  context_.world_size = world_size;
+  context_.rank = rank;
 }
 
 void DataModule::setup() {
@@ -62,11 +62,11 @@ DataLoader DataModule::make_loader(const std::shared_ptr<const Dataset>& dataset
   options.drop_last = train && config_.get_bool("drop_last");
   std::shared_ptr<const Sampler> sampler;
   if (train) {
-    sampler = std::make_shared<DistributedSampler>(dataset->size(), world_size_, rank_,
+    sampler = std::make_shared<DistributedSampler>(dataset->size(), context_.world_size, context_.rank,
                                                    config_.get_bool("shuffle"), seed_,
                                                    options.drop_last);
   } else {
-    sampler = std::make_shared<ShardSampler>(dataset->size(), world_size_, rank_);
+    sampler = std::make_shared<ShardSampler>(dataset->size(), context_.world_size, context_.rank);
   }
   return DataLoader(dataset, sampler, options);
 }

@@ -14,6 +14,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include "../util/ErrorText.h"
 #include "Communicator.h"
 #include "bolt/Error.h"
 
@@ -32,7 +33,6 @@ class WorkHandle : public PendingWork {
                                          first_line(e.what())));
     }
   }
-  static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
  private:
   c10::intrusive_ptr<c10d::Work> work_;
@@ -77,7 +77,7 @@ class C10dCommunicator : public Communicator {
       return std::string(value.begin(), value.end());
     } catch (const std::exception& e) {
       throw PeerFailureError(fmt::format("rendezvous store read of {} failed (rank 0 probably died): {}",
-                                         key, WorkHandle::first_line(e.what())));
+                                         key, first_line(e.what())));
     }
   }
 
@@ -146,7 +146,7 @@ c10::intrusive_ptr<c10d::Store> make_store(const WorkerEnvironment& env,
     }
     throw DistributedError(fmt::format("cannot open the rendezvous store at {}:{}: {}",
                                        env.master_addr, env.master_port,
-                                       WorkHandle::first_line(what)));
+                                       first_line(what)));
   }
 }
 
@@ -195,7 +195,7 @@ std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::D
   } catch (const std::exception& e) {
     throw DistributedError(fmt::format("cannot join the {} process group via {}:{}: {}", chosen,
                                        env.master_addr, env.master_port,
-                                       WorkHandle::first_line(e.what())));
+                                       first_line(e.what())));
   }
   throw ConfigError(fmt::format(
       "trainer.dist_backend '{}' is not available in this build (libtorch {} has: gloo{})",

@@ -2,9 +2,9 @@
 
 #include <exception>
 
-#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
+#include "../util/ErrorText.h"
 #include "bolt/Error.h"
 
 namespace bolt {
@@ -18,8 +18,6 @@ class StepError : public Error {
  private:
   int exit_code_;
 };
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::string describe(const StepPlace& p) {
   std::string where = fmt::format("{}: epoch {}, step {}", p.stage, p.epoch + 1, p.batch_idx + 1);
@@ -41,10 +39,8 @@ void rethrow_with_place(const StepPlace& place) {
     throw;
   } catch (const Error& e) {
     throw StepError(fmt::format("{}: {}", describe(place), e.what()), e.exit_code());
-  } catch (const c10::Error& e) {
-    throw StepError(fmt::format("{}: {}", describe(place), first_line(e.what_without_backtrace())), 1);
   } catch (const std::exception& e) {
-    throw StepError(fmt::format("{}: {}", describe(place), first_line(e.what())), 1);
+    throw StepError(fmt::format("{}: {}", describe(place), library_message(e)), 1);
   }
 }
 

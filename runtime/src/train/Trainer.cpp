@@ -85,7 +85,6 @@ void Trainer::setup() {
   // One rank joins a group too when a backend is named: e.g. a 1-GPU NCCL check.
   if (s.env.world_size > 1 || o.dist_backend != "auto") {
     s.comm = dist::connect(s.env, s.device, o.dist_backend, std::chrono::seconds(o.dist_timeout_s));
-    s.data.use_dist_sampler(s.env.world_size, s.env.rank);
     s.log->info("rank {}/{} joined the {} process group via {}:{} in {:.2f} s", s.env.rank,
                 s.env.world_size, s.comm->backend(), s.env.master_addr, s.env.master_port,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
