@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
@@ -16,6 +17,7 @@
 
 #include "../util/ErrorText.h"
 #include "Communicator.h"
+#include "ShmCommunicator.h"
 #include "bolt/Error.h"
 
 namespace bolt::dist {
@@ -160,36 +162,81 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const WorkerEnvironment& 
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+c10::intrusive_ptr<c10d::ProcessGroupGloo> make_gloo_group(c10::intrusive_ptr<c10d::Store> store,
+                                                           int rank, int size,
+                                                           const WorkerEnvironment& env,
+                                                           std::chrono::seconds timeout) {
+  auto options = c10d::ProcessGroupGloo::Options::create(
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+  options->devices.push_back(gloo_device(env));
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(std::move(store), rank, size, options);
+}
+
+std::string choose_backend(const WorkerEnvironment& env, const c10::Device& device,
+                           const std::string& backend) {
+  if (backend == "auto") {
+    if (device.is_cuda()) return "nccl";
+    // Shared memory wins wherever ranks share a node (scripts/bench/ddp.sh).
+    return env.local_world_size > 1 && shm_layout_supported(env) ? "shm" : "gloo";
+  }
+  if (backend == "nccl" && !device.is_cuda()) {
+    throw ConfigError("trainer.dist_backend nccl needs a CUDA device (trainer.device cuda:N)");
+  }
+  if (backend == "shm" && !device.is_cpu()) {
+    throw ConfigError(
+        "trainer.dist_backend shm reduces in host memory: it needs trainer.device cpu (use nccl "
+        "or auto on CUDA)");
+  }
+  if (backend == "shm" && !shm_layout_supported(env)) {
+    throw ConfigError(fmt::format(
+        "trainer.dist_backend shm needs the same number of ranks on every node, numbered node "
+        "by node (this rank: rank {} of {}, local rank {} of {}, node {} of {}); use gloo",
+        env.rank, env.world_size, env.local_rank, env.local_world_size, env.node_rank, env.nnodes));
+  }
+  return backend;
+}
+
+std::unique_ptr<Communicator> join(const WorkerEnvironment& env, const c10::Device& device,
+                                   const std::string& chosen, c10::intrusive_ptr<c10d::Store> store,
+                                   std::chrono::seconds timeout) {
+  if (chosen == "gloo") {
+    auto group = make_gloo_group(store, static_cast<int>(env.rank), static_cast<int>(env.world_size),
+                                 env, timeout);
+    return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(
+        store, group, env.rank, env.world_size, "gloo", c10::Device(c10::kCPU));
+  }
+  if (chosen == "shm") {
+    // Between nodes: one gloo group per local rank, of the ranks with that local rank.
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes;
+    if (env.nnodes > 1) {
+      auto prefixed = c10::make_intrusive<c10d::PrefixStore>(
+          fmt::format("bolt/shm/between/{}", env.local_rank), store);
+      between_nodes = make_gloo_group(prefixed, static_cast<int>(env.node_rank),
+                                      static_cast<int>(env.nnodes), env, timeout);
+    }
+    return make_shm_communicator(env, store, between_nodes, timeout);
+  }
+#ifdef USE_C10D_NCCL
+  if (chosen == "nccl") {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+        store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
+    return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(
+        store, group, env.rank, env.world_size, "nccl", device);
+  }
+#endif
+  return nullptr;
+}
+
 }  // namespace
 
 std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
                                       const std::string& backend, std::chrono::seconds timeout) {
-  std::string chosen = backend;
-  if (chosen == "auto") chosen = device.is_cuda() ? "nccl" : "gloo";
-  if (chosen == "nccl" && !device.is_cuda()) {
-    throw ConfigError("trainer.dist_backend nccl needs a CUDA device (trainer.device cuda:N)");
-  }
+  const std::string chosen = choose_backend(env, device, backend);
   auto store = make_store(env, timeout);
   try {
-    if (chosen == "gloo") {
-      auto options = c10d::ProcessGroupGloo::Options::create(
-          std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
-      options->devices.push_back(gloo_device(env));
-      auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-          store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
-      return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(
-          store, group, env.rank, env.world_size, "gloo", c10::Device(c10::kCPU));
-    }
-#ifdef USE_C10D_NCCL
-    if (chosen == "nccl") {
-      auto options = c10d::ProcessGroupNCCL::Options::create();
-      options->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
-          store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
-      return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(
-          store, group, env.rank, env.world_size, "nccl", device);
-    }
-#endif
+    if (auto comm = join(env, device, chosen, store, timeout)) return comm;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -198,7 +245,7 @@ std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::D
                                        first_line(e.what())));
   }
   throw ConfigError(fmt::format(
-      "trainer.dist_backend '{}' is not available in this build (libtorch {} has: gloo{})",
+      "trainer.dist_backend '{}' is not available in this build (libtorch {} has: gloo, shm{})",
       chosen, TORCH_VERSION,
 #ifdef USE_C10D_NCCL
       ", nccl"

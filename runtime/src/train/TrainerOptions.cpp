@@ -16,7 +16,7 @@ void TrainerOptions::declare(OptionSet& options) {
       .add_int("seed", 42, "seed of weights init, shuffling and dropout", 0)
       .add_bool("distributed", false, "informational: set when WORLD_SIZE > 1")
       .add_bool("use_slurm", false, "informational: set when launched from a Slurm step")
-      .add_string("dist_backend", "auto", "process group backend", {"auto", "gloo", "nccl"})
+      .add_string("dist_backend", "auto", "process group backend (auto: nccl on CUDA, shm for CPU ranks sharing a node, else gloo)", {"auto", "gloo", "shm", "nccl"})
       .add_string("master_addr", "127.0.0.1", "rendezvous host (MASTER_ADDR wins)")
       .add_int("master_port", 29500, "rendezvous port (MASTER_PORT wins)", 1)
       .add_int("world_size", 1, "number of ranks (WORLD_SIZE wins)", 1)

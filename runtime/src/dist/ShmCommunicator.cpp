@@ -1,0 +1,192 @@
+#include "ShmCommunicator.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "../util/ErrorText.h"
+#include "ShmGroup.h"
+#include "bolt/Error.h"
+
+namespace bolt::dist {
+
+namespace {
+
+// Runs collectives one after another on one thread, in the order they were asked for (the
+// order every rank asks in), while the caller goes on with backward. After a failure every
+// later collective fails with the same error: the group's state is no longer agreed.
+class SerialExecutor {
+ public:
+  SerialExecutor() : thread_([this] { run(); }) {}
+  ~SerialExecutor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  SerialExecutor(const SerialExecutor&) = delete;
+  SerialExecutor& operator=(const SerialExecutor&) = delete;
+
+  std::future<void> submit(std::function<void()> task) {
+    std::packaged_task<void()> packaged([this, task = std::move(task)] {
+      if (failure_) std::rethrow_exception(failure_);
+      try {
+        task();
+      } catch (...) {
+        failure_ = std::current_exception();
+        throw;
+      }
+    });
+    auto future = packaged.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(packaged));
+    }
+    wake_.notify_one();
+    return future;
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::packaged_task<void()> task;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::packaged_task<void()>> queue_;
+  bool stopping_ = false;
+  std::exception_ptr failure_;  // touched by the executor thread only
+  std::thread thread_;          // last: starts once the rest exists
+};
+
+class FutureWork : public PendingWork {
+ public:
+  explicit FutureWork(std::future<void> done) : done_(std::move(done)) {}
+  void wait() override {
+    try {
+      done_.get();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw PeerFailureError(fmt::format("collective between nodes failed (a peer rank probably died): {}",
+                                         first_line(e.what())));
+    }
+  }
+
+ private:
+  std::future<void> done_;
+};
+
+class ShmCommunicator : public Communicator {
+ public:
+  ShmCommunicator(const WorkerEnvironment& env, c10::intrusive_ptr<c10d::Store> store,
+                  c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes, ShmGroup group)
+      : rank_(env.rank), size_(env.world_size), local_rank_(env.local_rank),
+        store_(std::move(store)), between_nodes_(std::move(between_nodes)), group_(std::move(group)) {}
+  ~ShmCommunicator() override { executor_.reset(); }
+
+  int64_t rank() const override { return rank_; }
+  int64_t size() const override { return size_; }
+  const char* backend() const override { return between_nodes_ ? "shm+gloo" : "shm"; }
+
+  std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor) override {
+    return std::make_unique<FutureWork>(executor_->submit([this, tensor]() mutable {
+      if (!between_nodes_) return group_.allreduce_sum(tensor);
+      group_.allreduce_sum(tensor, [this](at::Tensor& chunk) {
+        std::vector<at::Tensor> tensors{chunk};
+        between_nodes_->allreduce(tensors)->wait();
+      });
+    }));
+  }
+
+  void broadcast(at::Tensor& tensor, int64_t root) override {
+    if (!between_nodes_) {
+      // The root's local rank: ranks of one node are one node's local ranks, in order.
+      const int64_t root_local = root - (rank_ - local_rank_);
+      FutureWork(executor_->submit([this, tensor, root_local]() mutable {
+        group_.broadcast(tensor, root_local);
+      })).wait();
+      return;
+    }
+    // Across nodes: a sum in which only the root contributes (x + 0 is exact).
+    if (rank_ != root) tensor.zero_();
+    allreduce_sum(tensor);
+  }
+
+  void barrier() override {
+    auto token = at::zeros({1});
+    allreduce_sum(token);
+  }
+
+  void store_set(const std::string& key, const std::string& value) override {
+    store_->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+  }
+
+  std::string store_get(const std::string& key) override {
+    try {
+      auto value = store_->get(key);
+      return std::string(value.begin(), value.end());
+    } catch (const std::exception& e) {
+      throw PeerFailureError(fmt::format("rendezvous store read of {} failed (rank 0 probably died): {}",
+                                         key, first_line(e.what())));
+    }
+  }
+
+ private:
+  int64_t rank_, size_, local_rank_;
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes_;
+  ShmGroup group_;
+  std::unique_ptr<SerialExecutor> executor_ = std::make_unique<SerialExecutor>();
+};
+
+}  // namespace
+
+bool shm_layout_supported(const WorkerEnvironment& env) {
+  // Equal ranks per node on every node follows from each node's count times the node count
+  // being the world size.
+  return env.local_world_size >= 1 && env.local_world_size <= ShmGroup::kMaxLocalRanks &&
+         env.nnodes * env.local_world_size == env.world_size &&
+         env.rank - env.local_rank == env.node_rank * env.local_world_size;
+}
+
+std::unique_ptr<Communicator> make_shm_communicator(
+    const WorkerEnvironment& env, c10::intrusive_ptr<c10d::Store> store,
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes, std::chrono::seconds timeout) {
+  const ShmMember me{env.local_rank, env.local_world_size, env.rank};
+  const auto name_key = fmt::format("bolt/shm/node{}/segment", env.node_rank);
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  auto group = [&] {
+    if (env.local_rank == 0) {
+      remove_stale_segments();
+      const auto name = shm_segment_name(::getpid(), env.run_id, env.node_rank, env.restart_count);
+      ShmGroup created(ShmSegment::create(name, ShmGroup::segment_bytes(env.local_world_size)), me, true, wait);
+      store->set(name_key, std::vector<uint8_t>(name.begin(), name.end()));
+      return created;
+    }
+    const auto value = store->get(name_key);
+    return ShmGroup(ShmSegment::open(std::string(value.begin(), value.end())), me, false, wait);
+  }();
+  group.attach();
+  return std::make_unique<ShmCommunicator>(env, std::move(store), std::move(between_nodes), std::move(group));
+}
+
+}  // namespace bolt::dist

@@ -1,0 +1,236 @@
+#include "ShmGroup.h"
+
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bolt/Error.h"
+
+namespace bolt::dist {
+
+namespace {
+
+constexpr uint64_t kMagic = 0x626f6c7473686d31ULL;  // "boltshm1"
+constexpr std::size_t kHeaderBytes = 64 * 1024;
+// Slots shrink as ranks grow so the segment stays within ~32 MB of /dev/shm.
+constexpr std::size_t kSegmentBudget = 32u << 20;
+constexpr std::size_t kMaxSlotBytes = 4u << 20;
+constexpr std::size_t kMinSlotBytes = 64u << 10;
+constexpr int kSpinsBeforeSleep = 200;
+constexpr auto kPeerCheckInterval = std::chrono::milliseconds(100);
+
+std::size_t slot_bytes_for(int64_t local_size) {
+  const auto share = kSegmentBudget / (2 * static_cast<std::size_t>(local_size));
+  return std::clamp(share / 4096 * 4096, kMinSlotBytes, kMaxSlotBytes);
+}
+
+// Futexes on a word of a MAP_SHARED mapping work across processes (no FUTEX_PRIVATE_FLAG).
+void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, std::chrono::milliseconds timeout) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1000000);
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<uint32_t>* word) {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+// Dead, or a zombie its parent has not reaped yet: either way it will never arrive.
+bool has_exited(int pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+bool reached(uint32_t value, uint32_t target) { return static_cast<int32_t>(value - target) >= 0; }
+
+template <class T>
+void sum_slots(std::byte* out_bytes, const std::vector<const std::byte*>& in, std::size_t offset,
+               std::size_t count) {
+  auto* out = reinterpret_cast<T*>(out_bytes + offset);
+  const auto* first = reinterpret_cast<const T*>(in[0] + offset);
+  const auto* second = reinterpret_cast<const T*>(in[1] + offset);
+  for (std::size_t i = 0; i < count; ++i) out[i] = first[i] + second[i];
+  for (std::size_t r = 2; r < in.size(); ++r) {
+    const auto* next = reinterpret_cast<const T*>(in[r] + offset);
+    for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + next[i];
+  }
+}
+
+}  // namespace
+
+struct alignas(64) PaddedWord {
+  std::atomic<uint32_t> value;
+};
+
+struct ShmGroup::Header {
+  uint64_t magic;
+  int64_t local_size;
+  uint64_t slot_bytes;
+  alignas(64) std::atomic<uint32_t> bell;  // bumped by every arrival; the futex word
+  alignas(64) std::atomic<uint32_t> sleepers;
+  int32_t pids[kMaxLocalRanks];
+  int64_t ranks[kMaxLocalRanks];
+  PaddedWord arrived[kMaxLocalRanks];  // per rank: the last synchronisation point reached
+};
+std::size_t ShmGroup::segment_bytes(int64_t local_size) {
+  static_assert(sizeof(Header) <= kHeaderBytes, "the header must fit before the slots");
+  return kHeaderBytes + 2 * static_cast<std::size_t>(local_size) * slot_bytes_for(local_size);
+}
+
+ShmGroup::ShmGroup(ShmSegment segment, ShmMember me, bool initialise, std::chrono::milliseconds timeout)
+    : segment_(std::move(segment)), me_(me), timeout_(timeout), slot_bytes_(slot_bytes_for(me.local_size)) {
+  if (me_.local_size < 1 || me_.local_size > kMaxLocalRanks) {
+    throw DistributedError(fmt::format("the shm backend supports 1 to {} ranks per node, not {}",
+                                       kMaxLocalRanks, me_.local_size));
+  }
+  if (segment_.size() < segment_bytes(me_.local_size)) {
+    throw DistributedError(fmt::format("shared memory {} is smaller than {} ranks need",
+                                       segment_.name(), me_.local_size));
+  }
+  auto& h = header();
+  if (initialise) {
+    new (&h) Header{};
+    h.local_size = me_.local_size;
+    h.slot_bytes = slot_bytes_;
+    h.magic = kMagic;
+  } else if (h.magic != kMagic || h.local_size != me_.local_size || h.slot_bytes != slot_bytes_) {
+    throw DistributedError(fmt::format(
+        "shared memory {} was laid out for {} ranks per node, this rank expects {}: are all ranks "
+        "of this node started with the same LOCAL_WORLD_SIZE and the same Bolt?",
+        segment_.name(), h.local_size, me_.local_size));
+  }
+}
+
+ShmGroup::Header& ShmGroup::header() const { return *static_cast<Header*>(segment_.data()); }
+
+std::byte* ShmGroup::slot(uint64_t parity, int64_t local_rank) const {
+  auto* base = static_cast<std::byte*>(segment_.data()) + kHeaderBytes;
+  return base + (parity * static_cast<uint64_t>(me_.local_size) + static_cast<uint64_t>(local_rank)) * slot_bytes_;
+}
+
+void ShmGroup::attach() {
+  auto& h = header();
+  h.pids[me_.local_rank] = static_cast<int32_t>(::getpid());
+  h.ranks[me_.local_rank] = me_.global_rank;
+  wait_for_all("attach");
+  segment_.unlink();
+}
+
+void ShmGroup::wait_for_all(const char* what) {
+  auto& h = header();
+  const uint32_t target = ++arrivals_;
+  h.arrived[me_.local_rank].value.store(target);
+  h.bell.fetch_add(1);
+  if (h.sleepers.load() != 0) futex_wake_all(&h.bell);
+
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  auto next_check = std::chrono::steady_clock::now() + kPeerCheckInterval;
+  for (int spins = 0;; ++spins) {
+    const uint32_t bell = h.bell.load();
+    bool all = true;
+    for (int64_t r = 0; r < me_.local_size && all; ++r) all = reached(h.arrived[r].value.load(), target);
+    if (all) return;
+    if (spins < kSpinsBeforeSleep) {
+      std::this_thread::yield();
+      continue;
+    }
+    h.sleepers.fetch_add(1);
+    futex_wait(&h.bell, bell, kPeerCheckInterval);
+    h.sleepers.fetch_sub(1);
+    if (std::chrono::steady_clock::now() >= next_check) {
+      check_peers(target, what, deadline);
+      next_check = std::chrono::steady_clock::now() + kPeerCheckInterval;
+    }
+  }
+}
+
+void ShmGroup::check_peers(uint32_t target, const char* what,
+                           std::chrono::steady_clock::time_point deadline) const {
+  const auto& h = header();
+  const bool late = std::chrono::steady_clock::now() >= deadline;
+  for (int64_t r = 0; r < me_.local_size; ++r) {
+    if (reached(h.arrived[r].value.load(), target)) continue;
+    const int pid = h.pids[r];
+    const std::string who = pid != 0 ? fmt::format("rank {} (local rank {}, pid {})", h.ranks[r], r, pid)
+                                     : fmt::format("local rank {}", r);
+    if (pid != 0 && has_exited(pid)) {
+      throw PeerFailureError(fmt::format("{} exited while rank {} waited for it in shared-memory {} #{}",
+                                         who, me_.global_rank, what, target));
+    }
+    if (late) {
+      throw PeerFailureError(fmt::format(
+          "{} did not reach shared-memory {} #{} within {} s (trainer.dist_timeout_s): it is stuck, "
+          "stopped or far slower than rank {}",
+          who, what, target, timeout_.count() / 1000, me_.global_rank));
+    }
+  }
+}
+
+template <class Piece>
+void ShmGroup::for_each_piece(at::Tensor& tensor, Piece&& piece) {
+  if (!tensor.device().is_cpu()) throw DistributedError("the shm backend reduces CPU tensors only");
+  auto contiguous = tensor.contiguous();
+  auto* data = static_cast<std::byte*>(contiguous.data_ptr());
+  const auto element = static_cast<std::size_t>(contiguous.element_size());
+  const auto total = static_cast<std::size_t>(contiguous.numel()) * element;
+  const auto piece_bytes = slot_bytes_ / element * element;
+  for (std::size_t offset = 0; offset < total; offset += piece_bytes) {
+    piece(data + offset, std::min(piece_bytes, total - offset), pieces_++ & 1);
+  }
+  if (contiguous.data_ptr() != tensor.data_ptr()) tensor.copy_(contiguous);
+}
+
+void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes) {
+  const auto type = tensor.scalar_type();
+  const auto element = static_cast<std::size_t>(tensor.element_size());
+  for_each_piece(tensor, [&](std::byte* data, std::size_t bytes, uint64_t parity) {
+    std::memcpy(slot(parity, me_.local_rank), data, bytes);
+    wait_for_all("allreduce");
+    // This rank's chunk: an equal share of the elements, 16-element aligned.
+    const std::size_t count = bytes / element;
+    const std::size_t share = (count / static_cast<std::size_t>(me_.local_size) + 15) / 16 * 16;
+    const std::size_t begin = std::min(count, share * static_cast<std::size_t>(me_.local_rank));
+    const std::size_t end = std::min(count, begin + share);
+    if (end > begin) {
+      std::byte* out = slot(parity, 0);
+      if (me_.local_size > 1) {
+        std::vector<const std::byte*> in;
+        for (int64_t r = 0; r < me_.local_size; ++r) in.push_back(slot(parity, r));
+        AT_DISPATCH_ALL_TYPES_AND2(at::kHalf, at::kBFloat16, type, "shm_allreduce", [&] {
+          sum_slots<scalar_t>(out, in, begin * element, end - begin);
+        });
+      }
+      if (between_nodes) {
+        auto chunk = at::from_blob(out + begin * element, {static_cast<int64_t>(end - begin)},
+                                   at::TensorOptions().dtype(type));
+        between_nodes(chunk);
+      }
+    }
+    wait_for_all("allreduce");
+    std::memcpy(data, slot(parity, 0), bytes);
+  });
+}
+
+void ShmGroup::broadcast(at::Tensor& tensor, int64_t root_local_rank) {
+  for_each_piece(tensor, [&](std::byte* data, std::size_t bytes, uint64_t parity) {
+    if (me_.local_rank == root_local_rank) std::memcpy(slot(parity, root_local_rank), data, bytes);
+    wait_for_all("broadcast");
+    if (me_.local_rank != root_local_rank) std::memcpy(data, slot(parity, root_local_rank), bytes);
+  });
+}
+
+}  // namespace bolt::dist
