@@ -10,6 +10,9 @@ ABI=$(sed -n 's/^#define BOLT_PLUGIN_ABI_VERSION \([0-9]*\).*/\1/p' "$SRC/runtim
 FASHION=/usr/share/datasets/fashion-mnist
 WORK=$(mktemp -d /tmp/bolt-e2e.XXXXXX)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# The DDP tests run once per backend (tests/CMakeLists.txt): auto (shm for CPU ranks sharing a
+# node) and gloo.
+DIST_BACKEND=${BOLT_TEST_DIST_BACKEND:-auto}
 passed=0
 failed=0
 trap '[[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"' EXIT

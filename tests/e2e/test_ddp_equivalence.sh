@@ -4,7 +4,7 @@
 # environments join too.
 source "$(dirname "$0")/lib.sh"
 COMPARE=$BUILD/bin/compare_checkpoints
-common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 7 --trainer.max_epochs 2
+common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.dist_backend "$DIST_BACKEND" --trainer.seed 7 --trainer.max_epochs 2
         --data.train_size 640 --data.val_size 333 --data.test_size 101)
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

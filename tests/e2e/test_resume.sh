@@ -5,7 +5,7 @@
 # refused by name.
 source "$(dirname "$0")/lib.sh"
 COMPARE=$BUILD/bin/compare_checkpoints
-common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 3 --data.batch_size 16 --model.lr 0.02
+common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.dist_backend "$DIST_BACKEND" --trainer.seed 3 --data.batch_size 16 --model.lr 0.02
         --trainer.log_every_n_steps 5
         --data.train_size 640)
 

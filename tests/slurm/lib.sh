@@ -26,3 +26,19 @@ wait_job() {
   echo "STILL_${state:-UNKNOWN}"
 }
 submit() { sbatch --parsable --chdir "$WORK" "$@" | cut -d';' -f1; }
+
+# local_two_nodes DIR WORKER_ARGS...: the jobs' 2 nodes × 2 ranks as two local launchers, the
+# reference a Slurm job must equal (the same reduction topology: shm inside a node, gloo
+# between nodes, as the examples' default backend picks).
+local_two_nodes() {
+  local dir=$1 port
+  shift
+  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$LAUNCH" --no-slurm --nnodes 2 --node-rank 1 --nproc-per-node 2 --master-addr 127.0.0.1 --master-port "$port" -- \
+    fit "$@" --loggers.logs_dir "$dir" > "$dir.node1.log" 2>&1 &
+  local node1=$!
+  "$LAUNCH" --no-slurm --nnodes 2 --node-rank 0 --nproc-per-node 2 --master-addr 127.0.0.1 --master-port "$port" -- \
+    fit "$@" --loggers.logs_dir "$dir" > "$dir.node0.log" 2>&1
+  local rc=$?
+  wait $node1 && return $rc
+}

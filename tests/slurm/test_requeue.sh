@@ -7,20 +7,25 @@ source "$(dirname "$0")/lib.sh"
 args=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 11 --trainer.max_epochs 3
       --model.lr 0.02 --data.train_size 640 --data.val_size 333 --data.batch_size 8)
 
-expect_exit 0 "epoch 3/3" "local reference: 4 ranks, uninterrupted" -- \
-  "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --loggers.logs_dir "$WORK/ref"
-REF=$WORK/ref/mlp/version_0
+# Both reduction paths: the one-task-per-rank shape on the default (shm inside a node, gloo
+# between), the task-per-node shape on gloo alone; each against its own uninterrupted run.
+check "local reference: 2 launchers as 2 nodes x 2 ranks, uninterrupted" local_two_nodes "$WORK/ref-auto" "${args[@]}"
+expect_exit 0 "epoch 3/3" "local reference on gloo: 4 ranks, uninterrupted" -- \
+  "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --trainer.dist_backend gloo --loggers.logs_dir "$WORK/ref-gloo"
 
 for example in cpu-2x2 cpu-per-node; do
   logs=$WORK/$example
-  id=$(submit "$EXAMPLES/$example.sbatch" "${args[@]}" --model.step_sleep_ms 40 --loggers.logs_dir "$logs")
+  backend=auto
+  [[ $example == cpu-per-node ]] && backend=gloo
+  REF=$WORK/ref-$backend/mlp/version_0
+  id=$(submit "$EXAMPLES/$example.sbatch" "${args[@]}" --trainer.dist_backend $backend --model.step_sleep_ms 40 --loggers.logs_dir "$logs")
   # Signal once epoch 1 is logged: the stop lands inside epoch 2.
   for _ in $(seq 240); do [[ -s $logs/mlp/version_0/metrics.jsonl ]] && break; sleep 0.25; done
   sleep 0.3
   scancel --signal=USR1 "$id"
   state=$(wait_job "$id" 150)
   out=$WORK/bolt-$id.out
-  check "$example: the signalled job was requeued, ran again and completed ($state, restarts $(job_field "$id" Restarts))" \
+  check "$example (dist_backend $backend): the signalled job was requeued, ran again and completed ($state, restarts $(job_field "$id" Restarts))" \
     test "$state" = COMPLETED -a "$(job_field "$id" Restarts)" = 1
   check "$example: every rank stopped inside epoch 2 at the same step" \
     grep -Eq "SIGUSR1 received: every rank stops after global step [0-9]+ \(epoch 2, step [1-9][0-9]*\)" "$logs/mlp/version_0/rank-0.log"

@@ -5,21 +5,22 @@ source "$(dirname "$0")/lib.sh"
 args=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 7 --trainer.max_epochs 2
       --data.train_size 640 --data.val_size 333 --data.test_size 101 --data.batch_size 8)
 
-expect_exit 0 "epoch 2/2" "local reference: 1 launcher, 4 ranks" -- \
-  "$LAUNCH" --no-slurm --nproc-per-node 4 --standalone -- fit "${args[@]}" --loggers.logs_dir "$WORK/local"
+check "local reference: 2 launchers as 2 nodes x 2 ranks" local_two_nodes "$WORK/local" "${args[@]}"
 REF=$(metric "$WORK/local/mlp/version_0/metrics.jsonl" fit val_loss)
 
 id=$(submit "$EXAMPLES/cpu-2x2.sbatch" "${args[@]}" --loggers.logs_dir "$WORK/a")
 state=$(wait_job "$id" 120)
 check "sbatch 2 nodes x 2 tasks (one task per rank): $state" test "$state" = COMPLETED
-check "shape (a) metrics equal the local 4-rank run" close_enough "$(metric "$WORK/a/mlp/version_0/metrics.jsonl" fit val_loss)" "$REF" 1e-6
+check "shape (a) metrics equal the local 2-node run" close_enough "$(metric "$WORK/a/mlp/version_0/metrics.jsonl" fit val_loss)" "$REF" 1e-6
 check "shape (a): rank 0 saw a 2-node, 4-rank plan" grep -q '"nnodes": 2' "$WORK/a/mlp/version_0/launch.json"
 check "shape (a): every rank logged" test -s "$WORK/a/mlp/version_0/rank-3.log"
+check "shape (a): the ranks reduced through shared memory inside a node, gloo between" \
+  grep -q "joined the shm+gloo process group" "$WORK/a/mlp/version_0/rank-0.log"
 
 id=$(submit "$EXAMPLES/cpu-per-node.sbatch" "${args[@]}" --loggers.logs_dir "$WORK/b")
 state=$(wait_job "$id" 120)
 check "sbatch 2 nodes x 1 task + --nproc-per-node 2: $state" test "$state" = COMPLETED
-check "shape (b) metrics equal the local 4-rank run" close_enough "$(metric "$WORK/b/mlp/version_0/metrics.jsonl" fit val_loss)" "$REF" 1e-6
+check "shape (b) metrics equal the local 2-node run" close_enough "$(metric "$WORK/b/mlp/version_0/metrics.jsonl" fit val_loss)" "$REF" 1e-6
 
 slow=(--data.train_size 100000 --trainer.max_epochs 100)
 start=$(date +%s)

@@ -173,9 +173,9 @@ void ShmGroup::check_peers(uint32_t target, const char* what,
     }
     if (late) {
       throw PeerFailureError(fmt::format(
-          "{} did not reach shared-memory {} #{} within {} s (trainer.dist_timeout_s): it is stuck, "
-          "stopped or far slower than rank {}",
-          who, what, target, timeout_.count() / 1000, me_.global_rank));
+          "{} did not reach shared-memory {} #{} within {:g} s (trainer.dist_timeout_s): it is "
+          "stuck, stopped or far slower than rank {}",
+          who, what, target, static_cast<double>(timeout_.count()) / 1000, me_.global_rank));
     }
   }
 }
@@ -202,7 +202,8 @@ void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Te
     wait_for_all("allreduce");
     // This rank's chunk: an equal share of the elements, 16-element aligned.
     const std::size_t count = bytes / element;
-    const std::size_t share = (count / static_cast<std::size_t>(me_.local_size) + 15) / 16 * 16;
+    const auto ranks = static_cast<std::size_t>(me_.local_size);
+    const std::size_t share = ((count + ranks - 1) / ranks + 15) / 16 * 16;
     const std::size_t begin = std::min(count, share * static_cast<std::size_t>(me_.local_rank));
     const std::size_t end = std::min(count, begin + share);
     if (end > begin) {
