@@ -1,45 +1,71 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): Bolt vs PyTorch's own DDP and vs a raw libtorch loop, on the
 # Fashion-MNIST example (configs/fashion_mnist.json: same CNN, split, batch 16 per rank,
-# SGD lr 0.02 momentum 0.9), 1 epoch + test, interleaved, REPEATS times (default 3):
+# SGD lr 0.02 momentum 0.9), 1 epoch + test, interleaved, REPEATS times (default 5):
 #   (a) PyTorch DDP, python3-torch 1.13 under torchrun --nproc_per_node 2 (gloo, 1 thread/rank)
-#   (b) Bolt, bolt-launch --nproc-per-node 2 (gloo, 1 thread/rank)
+#   (b) Bolt, bolt-launch --nproc-per-node 2 (default backend: shm, 1 thread/rank)
+#   (e) Bolt the same on --trainer.dist_backend gloo (what (b) replaced)
+#   (f) the compute limit: 2 raw single-thread libtorch loops side by side, no DDP (summed)
 #   (c) a raw single-process libtorch loop (2 threads)
 #   (d) Bolt single process, bolt-launch --device cpu (2 threads)
+#   (g) an empty libtorch main: the bare start-up every launch pays
 # Prints medians: training samples/s (start-up excluded), launch → first step, launch → exit,
-# and the ratios Bolt/PyTorch-DDP and Bolt-single/raw.
+# per-step time split (data wait / compute / collective wait) and the targets' ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BOLT_BUILD_DIR:-build}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 DATA=/usr/share/datasets/fashion-mnist
+missing=()
+/usr/bin/python3 -c "import torch, numpy" 2>/dev/null || missing+=(python3-torch python3-numpy)
+[[ -d $DATA ]] || missing+=(dataset-fashion-mnist)
+command -v bc >/dev/null || missing+=(bc)
+if (( ${#missing[@]} )); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "bench: installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bench: missing ${missing[*]} (as root: apt-get install ${missing[*]})"; exit 1
+  fi
+fi
+for bin in bolt-launch bench_raw_libtorch bench_empty_libtorch; do
+  [[ -x $BUILD/bin/$bin ]] || { echo "bench: $BUILD/bin/$bin is missing: build first (cmake --build $BUILD)"; exit 1; }
+done
 OUT=$(mktemp -d /tmp/bolt-bench.XXXXXX)
-trap 'rm -rf "$OUT"' EXIT
+trap '[[ -n "${BENCH_KEEP:-}" ]] && echo "bench: runs kept in $OUT" || rm -rf "$OUT"' EXIT
 # Bolt's worker fixes glibc's malloc thresholds (see apps/bolt-worker/main.cpp); the references
 # get the same through glibc's environment tunables, so the ratios measure Bolt, not malloc.
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
 now() { date +%s.%N; }
+wall() { echo "{\"wall_s\": $(echo "$(now) - $1" | bc | sed "s/^\./0./")}" > "$2"; }
 echo "bench: torchrun runs through scripts/bench/torchrun_py311.py, which fixes torch 1.13's" \
      "--redirects/--tee parser on Python 3.11 (Std.from_str loses Std.NONE); nothing else changes"
+bolt_fit() {  # bolt_fit NAME LAUNCH_FLAGS... -- EXTRA_WORKER_ARGS...
+  local name=$1 t0
+  shift
+  local flags=()
+  while [[ $1 != -- ]]; do flags+=("$1"); shift; done
+  shift
+  t0=$(now)
+  "$BUILD/bin/bolt-launch" "${flags[@]}" -- fit --config configs/fashion_mnist.json --trainer.max_epochs 1 \
+    --trainer.test_after_fit true --loggers.logs_dir "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1
+  wall "$t0" "$OUT/$name.wall"
+}
 
 for i in $(seq "$REPEATS"); do
   t0=$(now)
   # timeout: once in ~10 runs torch 1.13's gloo DDP hung here (ranks idle in a futex).
   BENCH_T0=$t0 OMP_NUM_THREADS=1 timeout 300 /usr/bin/python3 scripts/bench/torchrun_py311.py --nproc_per_node 2 \
     --master_port 29611 scripts/bench/torch_ddp.py "$DATA" 2>"$OUT/a$i.err" | tail -n 1 > "$OUT/a$i.json"
-  echo "{\"wall_s\": $(echo "$(now) - $t0" | bc)}" > "$OUT/a$i.wall"
-
-  t0=$(now)
-  OMP_NUM_THREADS=1 "$BUILD/bin/bolt-launch" --nproc-per-node 2 --standalone -- fit --config configs/fashion_mnist.json \
-    --trainer.max_epochs 1 --trainer.test_after_fit true --loggers.logs_dir "$OUT/b$i" > "$OUT/b$i.log" 2>&1
-  echo "{\"wall_s\": $(echo "$(now) - $t0" | bc)}" > "$OUT/b$i.wall"
-
+  wall "$t0" "$OUT/a$i.wall"
+  OMP_NUM_THREADS=1 bolt_fit "b$i" --nproc-per-node 2 --standalone --
+  OMP_NUM_THREADS=1 bolt_fit "e$i" --nproc-per-node 2 --standalone -- --trainer.dist_backend gloo
+  OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/f$i-0.json" &
+  OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/f$i-1.json"
+  wait
   OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/c$i.json"
-
-  t0=$(now)
-  OMP_NUM_THREADS=2 "$BUILD/bin/bolt-launch" --device cpu -- fit --config configs/fashion_mnist.json \
-    --trainer.max_epochs 1 --trainer.test_after_fit true --loggers.logs_dir "$OUT/d$i" > "$OUT/d$i.log" 2>&1
-  echo "{\"wall_s\": $(echo "$(now) - $t0" | bc)}" > "$OUT/d$i.wall"
+  OMP_NUM_THREADS=2 bolt_fit "d$i" --device cpu --
+  for k in 1 2 3; do t0=$(now); "$BUILD/bin/bench_empty_libtorch"; wall "$t0" "$OUT/g$i-$k.wall"; done
   echo "bench: repeat $i/$REPEATS done"
 done
 

@@ -73,18 +73,25 @@ def main():
     rows = []
     for epoch in range(EPOCHS):
         sampler.set_epoch(epoch)
-        start, samples = time.time(), 0
+        start, samples, steps, data_wait, step_time = time.time(), 0, 0, 0.0, 0.0
+        asked = time.time()
         for x, y in loader:
+            computing = time.time()
+            data_wait += computing - asked
             if first_step is None:
                 first_step = time.time() - float(os.environ["BENCH_T0"])
             optimizer.zero_grad()
             F.cross_entropy(model(x), y).backward()
             optimizer.step()
             samples += len(y) * world
+            steps += 1
+            asked = time.time()
+            step_time += asked - computing
         train_s = time.time() - start
         scheduler.step()
         val_loss, val_score = evaluate(model, val, rank, world)
-        rows.append({"epoch": epoch + 1, "train_samples_per_s": samples / train_s, "val_score": val_score})
+        rows.append({"epoch": epoch + 1, "train_samples_per_s": samples / train_s, "val_score": val_score,
+                     "data_wait_ms": 1000 * data_wait / steps, "step_ms": 1000 * step_time / steps})
     test_loss, test_score = evaluate(model, test, rank, world)
     if rank == 0:
         print(json.dumps({"launch_to_first_step_s": first_step, "epochs": rows, "test_score": test_score}), flush=True)

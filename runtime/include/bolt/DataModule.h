@@ -68,6 +68,7 @@ class BOLT_API DataModule {
  private:
   DataLoader make_loader(const std::shared_ptr<const Dataset>& dataset, bool train,
                          const char* which) const;
+  bool device_cached() const;
   Config config_;
   DatasetSplits splits_;
   bool is_setup_ = false;

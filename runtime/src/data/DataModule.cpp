@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "DeviceCachedDataset.h"
 #include "bolt/Error.h"
 #include "bolt/Loggers.h"
 
@@ -15,7 +16,9 @@ void DataModule::declare_base_options(OptionSet& options) {
       .add_int("num_splits", 10, "1/num_splits of the train set becomes the validation set", 2)
       .add_int("batch_size", 1, "samples per batch on each rank", 1)
       .add_int("num_workers", 0, "threads that build batches ahead of the step", 0)
-      .add_bool("pin_memory", false, "page-lock batches for faster copies to a GPU")
+      .add_bool("pin_memory", false, "page-lock batches for faster copies to a GPU (always on for an accelerator)")
+      .add_bool("device_cache", false,
+                "keep the datasets on the accelerator and gather batches there (no copy per step)")
       .add_bool("drop_last", false, "drop the last incomplete training batch")
       .add_bool("shuffle", true, "reshuffle the train set every epoch (seed + epoch)")
       .add_int("split_seed", 0, "seed of the permutation that splits train/val", 0)
@@ -27,6 +30,9 @@ void DataModule::declare_base_options(OptionSet& options) {
 std::string DataModule::data_dir() const { return config_.get_string("data_dir"); }
 int64_t DataModule::num_splits() const { return config_.get_int("num_splits"); }
 int64_t DataModule::batch_size() const { return config_.get_int("batch_size"); }
+bool DataModule::device_cached() const {
+  return config_.get_bool("device_cache") && !context_.device.is_cpu();
+}
 
 void DataModule::use_dist_sampler(int64_t world_size, int64_t rank) {
   context_.world_size = world_size;
@@ -45,6 +51,14 @@ void DataModule::setup() {
   splits.train = limit_dataset(splits.train, config_.get_int("limit_train"));
   splits.val = limit_dataset(splits.val, config_.get_int("limit_val"));
   splits.test = limit_dataset(splits.test, config_.get_int("limit_test"));
+  if (device_cached()) {
+    const auto cache = [&](std::shared_ptr<const Dataset>& set, const char* which) {
+      if (set) set = std::make_shared<DeviceCachedDataset>(*set, context_.device, which);
+    };
+    cache(splits.train, "train");
+    cache(splits.val, "validation");
+    cache(splits.test, "test");
+  }
   splits_ = std::move(splits);
   is_setup_ = true;
 }
@@ -57,8 +71,10 @@ DataLoader DataModule::make_loader(const std::shared_ptr<const Dataset>& dataset
   }
   DataLoaderOptions options;
   options.batch_size = batch_size();
-  options.num_workers = config_.get_int("num_workers");
-  options.pin_memory = config_.get_bool("pin_memory");
+  // A device-resident set is gathered on the device by the step's thread; otherwise batches
+  // for an accelerator are built in pinned memory, which copies asynchronously.
+  options.num_workers = device_cached() ? 0 : config_.get_int("num_workers");
+  options.pin_memory = !device_cached() && (config_.get_bool("pin_memory") || !context_.device.is_cpu());
   options.drop_last = train && config_.get_bool("drop_last");
   std::shared_ptr<const Sampler> sampler;
   if (train) {

@@ -18,6 +18,7 @@
 #include "../util/ErrorText.h"
 #include "Communicator.h"
 #include "ShmCommunicator.h"
+#include "StoreValues.h"
 #include "bolt/Error.h"
 
 namespace bolt::dist {
@@ -70,18 +71,9 @@ class C10dCommunicator : public Communicator {
   }
 
   void store_set(const std::string& key, const std::string& value) override {
-    store_->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+    set_store_value(*store_, key, value);
   }
-
-  std::string store_get(const std::string& key) override {
-    try {
-      auto value = store_->get(key);
-      return std::string(value.begin(), value.end());
-    } catch (const std::exception& e) {
-      throw PeerFailureError(fmt::format("rendezvous store read of {} failed (rank 0 probably died): {}",
-                                         key, first_line(e.what())));
-    }
-  }
+  std::string store_get(const std::string& key) override { return get_store_value(*store_, key); }
 
  private:
   c10::intrusive_ptr<c10d::Store> store_;

@@ -1,5 +1,7 @@
 #include "GradientReducer.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "bolt/Error.h"
@@ -119,7 +121,9 @@ void BucketedGradientReducer::finalize() {
     launch(bucket);
   }
   for (auto& bucket : buckets_) {
+    const auto waiting = std::chrono::steady_clock::now();
     bucket.work->wait();
+    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
     bucket.work.reset();
     for (auto p : bucket.params) {
       auto& param = parameters_[p];

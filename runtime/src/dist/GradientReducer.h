@@ -28,6 +28,9 @@ class GradientReducer {
   virtual void set_sync(bool sync, bool accumulated) = 0;
   // Collectives launched so far (tests count them).
   virtual int64_t allreduces() const = 0;
+  // Seconds finalize() spent waiting for collectives to complete: what DDP costs beyond
+  // compute, overlapped communication excluded.
+  virtual double wait_seconds() const = 0;
 };
 
 // Packs gradients into flat buckets of about `bucket_bytes` (in reverse parameter order, the
@@ -47,6 +50,7 @@ class BucketedGradientReducer : public GradientReducer {
     accumulated_ = accumulated;
   }
   int64_t allreduces() const override { return allreduces_; }
+  double wait_seconds() const override { return wait_seconds_; }
   std::size_t num_buckets() const { return buckets_.size(); }
 
  private:
@@ -76,6 +80,7 @@ class BucketedGradientReducer : public GradientReducer {
   bool sync_ = true;
   bool accumulated_ = false;
   int64_t allreduces_ = 0;
+  double wait_seconds_ = 0;
   int64_t side_offset_ = 0;  // the side value's place: one element past the last bucket's gradients
 };
 

@@ -12,6 +12,7 @@
 
 #include "../util/ErrorText.h"
 #include "ShmGroup.h"
+#include "StoreValues.h"
 #include "bolt/Error.h"
 
 namespace bolt::dist {
@@ -137,18 +138,9 @@ class ShmCommunicator : public Communicator {
   }
 
   void store_set(const std::string& key, const std::string& value) override {
-    store_->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+    set_store_value(*store_, key, value);
   }
-
-  std::string store_get(const std::string& key) override {
-    try {
-      auto value = store_->get(key);
-      return std::string(value.begin(), value.end());
-    } catch (const std::exception& e) {
-      throw PeerFailureError(fmt::format("rendezvous store read of {} failed (rank 0 probably died): {}",
-                                         key, first_line(e.what())));
-    }
-  }
+  std::string store_get(const std::string& key) override { return get_store_value(*store_, key); }
 
  private:
   int64_t rank_, size_, local_rank_;
@@ -179,11 +171,10 @@ std::unique_ptr<Communicator> make_shm_communicator(
       remove_stale_segments();
       const auto name = shm_segment_name(::getpid(), env.run_id, env.node_rank, env.restart_count);
       ShmGroup created(ShmSegment::create(name, ShmGroup::segment_bytes(env.local_world_size)), me, true, wait);
-      store->set(name_key, std::vector<uint8_t>(name.begin(), name.end()));
+      set_store_value(*store, name_key, name);
       return created;
     }
-    const auto value = store->get(name_key);
-    return ShmGroup(ShmSegment::open(std::string(value.begin(), value.end())), me, false, wait);
+    return ShmGroup(ShmSegment::open(get_store_value(*store, name_key)), me, false, wait);
   }();
   group.attach();
   return std::make_unique<ShmCommunicator>(env, std::move(store), std::move(between_nodes), std::move(group));

@@ -25,7 +25,7 @@ constexpr std::size_t kHeaderBytes = 64 * 1024;
 constexpr std::size_t kSegmentBudget = 32u << 20;
 constexpr std::size_t kMaxSlotBytes = 4u << 20;
 constexpr std::size_t kMinSlotBytes = 64u << 10;
-constexpr int kSpinsBeforeSleep = 200;
+constexpr int kSpinsBeforeSleep = 50;
 constexpr auto kPeerCheckInterval = std::chrono::milliseconds(100);
 
 std::size_t slot_bytes_for(int64_t local_size) {

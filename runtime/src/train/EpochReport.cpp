@@ -38,6 +38,12 @@ void report_epoch(Loggers& loggers, spdlog::logger& log, const EpochSummary& sum
   if (summary.grad_allreduces) row["grad_allreduces"] = *summary.grad_allreduces;
   if (summary.skipped_steps) row["skipped_steps"] = *summary.skipped_steps;
   if (summary.launch_to_first_step_s) row["launch_to_first_step_s"] = *summary.launch_to_first_step_s;
+  if (const auto& t = summary.step_times; t.steps > 0) {
+    const double per_step_ms = 1000.0 / static_cast<double>(t.steps);
+    row["step_ms"] = {{"data_wait", t.data_wait * per_step_ms},
+                      {"compute", t.compute * per_step_ms},
+                      {"collective_wait", t.collective_wait * per_step_ms}};
+  }
   loggers.log_scalars(scalars, summary.epoch);
   loggers.log_metrics(row);
   log.info("epoch {}/{} | train{} | val{} | lr {:.5g} | {:.1f} s, {:.0f} samples/s", summary.epoch,

@@ -11,6 +11,16 @@
 
 namespace bolt {
 
+// Where this rank's training steps spent their time in an epoch (seconds, summed): waiting
+// for the next batch, computing (forward, backward, optimizer), waiting for the gradient
+// collectives to finish.
+struct StepTimes {
+  int64_t steps = 0;
+  double data_wait = 0;
+  double compute = 0;
+  double collective_wait = 0;
+};
+
 struct EpochSummary {
   int64_t epoch = 0;  // 1-based
   int64_t max_epochs = 0;
@@ -22,6 +32,7 @@ struct EpochSummary {
   std::optional<int64_t> grad_allreduces;     // DDP: gradient collectives this epoch
   std::optional<int64_t> skipped_steps;       // 16-mixed: steps skipped for inf/NaN so far
   std::optional<double> launch_to_first_step_s;
+  StepTimes step_times;
 };
 
 void report_epoch(Loggers& loggers, spdlog::logger& log, const EpochSummary& summary);

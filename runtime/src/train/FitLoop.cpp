@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "../checkpoint/Checkpoint.h"
+#include "BatchFeed.h"
 #include "../logging/ProgressBar.h"
 #include "EpochReport.h"
 #include "RunDirectory.h"
@@ -173,6 +174,7 @@ FitLoop::Next FitLoop::run_epoch(int64_t epoch) {
   summary.grad_allreduces = outcome.grad_allreduces;
   if (opt.scaler()) summary.skipped_steps = opt.scaler()->skipped_steps();
   summary.launch_to_first_step_s = std::exchange(launch_to_first_step_s_, std::nullopt);
+  summary.step_times = outcome.step_times;
   report_epoch(s_.loggers, *s_.log, summary);
 
   bool is_best = false;
@@ -263,7 +265,6 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
   auto& loader = *s_.train_loader;
   auto& opt = *s_.optimization;
   auto& tracker = *s_.tracker;
-  const bool non_blocking = loader.options().pin_memory;
   const bool automatic = trainer_.automatic_optimization();
   const int64_t first_batch = std::exchange(resume_epoch_step_, 0);
   s_.model->train();
@@ -285,19 +286,30 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
   progress.start(epoch, o_.max_epochs, loader.num_batches(), first_batch);
   StopAgreement stop(*s_.stop_signal, s_.reducer.get(), s_.device);
   const int64_t allreduces_before = s_.reducer ? s_.reducer->allreduces() : 0;
+  const double waited_before = s_.reducer ? s_.reducer->wait_seconds() : 0;
   EpochOutcome outcome;
+  auto& times = outcome.step_times;
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   int64_t batch_idx = first_batch;
-  while (auto host_batch = loader.next()) {
+  auto asked = Clock::now();
+  BatchFeed feed(loader, s_.device);
+  while (auto fed = feed.next()) {
     if (s_.global_step == 0 && s_.env.launch_time > 0 && !launch_to_first_step_s_) {
       launch_to_first_step_s_ =
           std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
           s_.env.launch_time;
     }
-    const Batch batch = to_device(*host_batch, s_.device, non_blocking);
+    const Batch& batch = *fed;
+    const auto computing = Clock::now();
+    times.data_wait += std::chrono::duration<double>(computing - asked).count();
     const bool window_end = !automatic || opt.ends_window(batch_idx);
     if (window_end) stop.before_step();
     StepOutput out;
     train_step(epoch, batch_idx, batch, window_end, out);
+    times.compute += seconds_since(computing);
+    ++times.steps;
+    asked = Clock::now();
     ++batch_idx;
     const bool has_loss = out.loss.defined();
     if (progress.due(batch_idx)) progress.update(batch_idx, has_loss ? out.loss.item<double>() : NAN);
@@ -329,7 +341,11 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
     }
   }
   progress.finish();
-  if (s_.reducer) outcome.grad_allreduces = s_.reducer->allreduces() - allreduces_before;
+  if (s_.reducer) {
+    outcome.grad_allreduces = s_.reducer->allreduces() - allreduces_before;
+    times.collective_wait = s_.reducer->wait_seconds() - waited_before;
+    times.compute -= times.collective_wait;
+  }
   outcome.metrics = trainer_.training_epoch_end();
   outcome.metrics["samples_run_here"] = trainer_.samples_of(outcome.metrics) - restored_samples;
   return outcome;

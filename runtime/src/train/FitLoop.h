@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "EpochReport.h"
 #include "TrainerState.h"
 
 namespace bolt {
@@ -23,6 +24,7 @@ class FitLoop {
     int64_t max_steps_at = 0;  // > 0: max_steps reached after this many batches, mid-epoch
     at::Tensor tracker_rows;   // with max_steps_at: every rank's tracker state there
     std::optional<int64_t> grad_allreduces;
+    StepTimes step_times;
   };
 
   enum class Next { Continue, Finish, StoppedForRequeue };

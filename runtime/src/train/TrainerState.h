@@ -43,7 +43,4 @@ struct Trainer::State {
         log(l.child_logger("trainer")) {}
 };
 
-// A batch on the device the trainer runs on.
-Batch to_device(const Batch& batch, const c10::Device& device, bool non_blocking);
-
 }  // namespace bolt
