@@ -17,16 +17,22 @@ void BatchFeed::fetch() {
     ahead_.reset();
     return;
   }
-  if (!side_) {
+  bool on_host = false;
+  host->map([&](const at::Tensor& t) {
+    on_host = on_host || t.device() != device_;
+    return t;
+  });
+  if (!side_ || !on_host) {  // the CPU, or a batch gathered on the device (data.device_cache)
     ahead_ = Ahead{std::move(*host), std::nullopt};
     return;
   }
   Ahead ahead;
   {
     c10::StreamGuard on_side(*side_);
-    // Pinned memory copies asynchronously; pageable memory (a dataset cached on the device
-    // passes through untouched) copies synchronously, which is still correct.
-    ahead.batch = host->map([&](const at::Tensor& t) { return t.to(device_, t.is_pinned()); });
+    // Pinned memory copies asynchronously; pageable memory copies synchronously, still correct.
+    ahead.batch = host->map([&](const at::Tensor& t) {
+      return t.to(device_, t.device().is_cpu() && t.is_pinned());
+    });
     ahead.copied.emplace(device_.type());
     ahead.copied->record(*side_);
   }
