@@ -57,10 +57,10 @@ for precision in 16-mixed bf16-mixed; do
 done
 "$PYTHON" -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if '\"epoch\"' in l]; print('gpu-check:   16-mixed: skipped steps (inf/NaN gradients)', rows[-1].get('skipped_steps'))" \
   "$OUT_DIR"/16-mixed/fashion_cnn/version_0/metrics.jsonl || status=1
-"$PYTHON" apps/examples/python/fashion_torchscript.py "$OUT_DIR/py" > /dev/null || status=1
+FASHION_MNIST_DIR="$DATA_DIR" "$PYTHON" apps/examples/python/fashion_torchscript.py "$OUT_DIR/py" > /dev/null || status=1
 "$BUILD/bin/bolt-launch" --device cuda:0 -- fit --config "$OUT_DIR/py/config.json" --trainer.max_epochs 2 --data.batch_size 256 \
   --loggers.logs_dir "$OUT_DIR/torchscript" > "$OUT_DIR/torchscript.log" 2>&1 \
   && echo "gpu-check: bolt --device cuda:0 torchscript: $(rate "$OUT_DIR"/torchscript/torchscript/version_0/metrics.jsonl)" \
-  && "$PYTHON" apps/examples/python/fashion_torchscript.py "$OUT_DIR/py" --evaluate "$OUT_DIR"/torchscript/torchscript/version_0/checkpoints/best.torchscript.pt \
+  && FASHION_MNIST_DIR="$DATA_DIR" "$PYTHON" apps/examples/python/fashion_torchscript.py "$OUT_DIR/py" --evaluate "$OUT_DIR"/torchscript/torchscript/version_0/checkpoints/best.torchscript.pt \
   | sed 's/^/gpu-check:   /' || { status=1; tail -n 20 "$OUT_DIR/torchscript.log"; }
 exit $status
