@@ -122,7 +122,7 @@ TEST_CASE("shm allreduce agrees with gloo's within 1e-6 relative on 3 ranks", "[
   }
 }
 
-TEST_CASE("shm broadcast copies the root's values; non-contiguous tensors are handled", "[dist][shm]") {
+TEST_CASE("shm broadcast copies the root's values, also into a non-contiguous tensor", "[dist][shm]") {
   std::vector<at::Tensor> values(4);
   auto errors = on_ranks(4, [&](ShmGroup& group, int r) {
     auto base = at::full({6, 4}, static_cast<double>(r));
