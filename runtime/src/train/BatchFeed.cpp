@@ -22,7 +22,7 @@ void BatchFeed::fetch() {
     on_host = on_host || t.device() != device_;
     return t;
   });
-  if (!side_ || !on_host) {  // the CPU, or a batch gathered on the device (data.device_cache)
+  if (!on_host) {  // a batch gathered on the device (data.device_cache)
     ahead_ = Ahead{std::move(*host), std::nullopt};
     return;
   }
@@ -40,6 +40,9 @@ void BatchFeed::fetch() {
 }
 
 std::optional<Batch> BatchFeed::next() {
+  // On the CPU nothing is fetched ahead: a dataset drawing random numbers in get_batch draws
+  // them in step order, as a resumed run replays them.
+  if (!side_) return loader_.next();
   if (!started_) {
     fetch();
     started_ = true;

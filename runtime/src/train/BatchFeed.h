@@ -2,7 +2,7 @@
 // A loader's batches on the device the step runs on. On an accelerator, each pinned batch is
 // copied on a side stream one batch ahead, so the copy of batch k+1 overlaps the compute of
 // batch k; the compute stream waits on the copy's event only when it uses the batch. On the
-// CPU, batches pass through.
+// CPU, batches pass through one at a time.
 #include <optional>
 
 #include <c10/core/Device.h>
