@@ -8,8 +8,10 @@ COMPARE=$BUILD/bin/compare_checkpoints
 common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 5 --trainer.max_epochs 2
         --data.train_size 640 --data.val_size 100 --data.batch_size 8)
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-our_segments() { ls /dev/shm 2>/dev/null | grep -c "^bolt-shm-" || true; }
-before=$(our_segments)
+# This test's jobs carry their own run id, which segment names contain (other tests may run
+# beside it and hold segments of their own for a moment).
+RUN_ID=shmtest$$
+our_segments() { ls /dev/shm 2>/dev/null | grep -c "^bolt-shm-.*-$RUN_ID" || true; }
 ckpt() { echo "$WORK/$1/mlp/version_0/checkpoints/last.pt"; }
 
 for run in shm-a shm-b gloo; do
@@ -39,12 +41,12 @@ check "3 ranks: shm val_loss equals gloo's within 1e-5" close_enough \
 true & dead=$!; wait $dead
 touch "/dev/shm/bolt-shm-$dead-stale-n0-r0" "/dev/shm/bolt-shm-$$-live-n0-r0"
 expect_exit 137 "rank 1 \(local rank 1, host .*\) failed: killed by SIGKILL" "SIGKILL of rank 1 under bolt-launch: named" -- \
-  "$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --trainer.dist_backend shm --data.train_size 4000 \
+  "$LAUNCH" --nproc-per-node 2 --standalone --run-id "$RUN_ID" -- fit "${common[@]}" --trainer.dist_backend shm --data.train_size 4000 \
   --trainer.max_epochs 50 --model.fail_step 30 --model.fail_mode sigkill --loggers.logs_dir "$WORK/killed"
 check "the dead job's segment was removed by the next job" test ! -e "/dev/shm/bolt-shm-$dead-stale-n0-r0"
 check "a live process's segment was left alone" test -e "/dev/shm/bolt-shm-$$-live-n0-r0"
 rm -f "/dev/shm/bolt-shm-$$-live-n0-r0"
-check "/dev/shm holds no segment of these jobs after SIGKILL" test "$(our_segments)" -eq "$before"
+check "/dev/shm holds no segment of these jobs after SIGKILL" test "$(our_segments)" -eq 0
 
 # Without a supervisor (torchrun-style environment): the surviving rank names the peer that
 # died, or that stopped, while it waited in shared memory.
@@ -53,7 +55,7 @@ start_ranks() {  # start_ranks NAME EXTRA...: two workers in the background, pid
   shift
   port=$(free_port)
   for r in 0 1; do
-    RANK=$r WORLD_SIZE=2 LOCAL_RANK=$r LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+    RANK=$r WORLD_SIZE=2 LOCAL_RANK=$r LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port BOLT_RUN_ID=$RUN_ID \
       "$WORKER" fit "${common[@]}" --trainer.dist_backend shm --data.train_size 40000 --trainer.max_epochs 50 \
       --model.step_sleep_ms 2 --loggers.logs_dir "$WORK/$name" "$@" > "$name-$r.log" 2>&1 &
     ranks[$r]=$!
@@ -62,6 +64,7 @@ start_ranks() {  # start_ranks NAME EXTRA...: two workers in the background, pid
   sleep 0.5
 }
 start_ranks dies
+check "while its ranks train, the job's segment is already unlinked (a SIGKILL cannot leak it)" test "$(our_segments)" -eq 0
 kill -KILL "${ranks[1]}"
 start=$(date +%s.%N)
 wait "${ranks[0]}"
@@ -80,7 +83,7 @@ kill -KILL "${ranks[1]}"; kill -CONT "${ranks[1]}"; wait "${ranks[1]}" 2>/dev/nu
 check "peer frozen with SIGSTOP: rank 0 fails (exit $rc) after the 4 s timeout, not later (${elapsed} s)" \
   /usr/bin/python3 -c "assert $rc != 0 and 3.5 < $elapsed < 8"
 check "... naming rank 1 as stuck" grep -Eq "rank 1 \(local rank 1, pid ${ranks[1]}\) did not reach shared-memory [a-z]+ #[0-9]+ within 4 s" stopped-0.log
-check "/dev/shm holds no segment of these jobs" test "$(our_segments)" -eq "$before"
+check "/dev/shm holds no segment of these jobs" test "$(our_segments)" -eq 0
 
 # Layouts shm cannot serve are refused before anything runs; CUDA is not its device.
 expect_exit 2 "dist_backend shm needs the same number of ranks on every node" "shm with unequal ranks per node: exit 2" -- \

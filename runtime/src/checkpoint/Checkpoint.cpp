@@ -14,6 +14,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include "../util/ErrorText.h"
+#include "../util/FileDescriptor.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -23,21 +24,6 @@ namespace bolt {
 namespace {
 
 constexpr const char* kMetaKey = "bolt_meta";
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 // The first optimizer keeps the name older checkpoints use.
 std::string optimizer_key(std::size_t index) {

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "../util/FileDescriptor.h"
 #include "bolt/Error.h"
 
 namespace bolt::dist {
@@ -21,20 +22,6 @@ namespace bolt::dist {
 namespace {
 
 constexpr const char* kPrefix = "bolt-shm-";
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 void* map(int fd, std::size_t bytes, const std::string& name) {
   void* data = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
