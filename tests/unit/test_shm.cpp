@@ -188,3 +188,28 @@ TEST_CASE("shm segments: created exclusively, unlinked once attached, stale ones
   CHECK(shm_entry_exists(live));
   ::shm_unlink(live.c_str());
 }
+
+TEST_CASE("a collective abandoned by its own rank gives up at once, not at the timeout", "[dist][shm]") {
+  const auto name = unique_name("abandon");
+  const auto timeout = std::chrono::seconds(20);
+  ShmGroup first(ShmSegment::create(name, ShmGroup::segment_bytes(2)), {0, 2, 0}, true, timeout);
+  ShmGroup second(ShmSegment::open(name), {1, 2, 1}, false, timeout);
+  std::thread attach_second([&] { second.attach(); });
+  first.attach();
+  attach_second.join();
+  std::string error;
+  const auto start = std::chrono::steady_clock::now();
+  std::thread waiting([&] {
+    try {
+      auto t = at::ones({8});
+      first.allreduce_sum(t);  // rank 1 never joins
+    } catch (const bolt::DistributedError& e) {
+      error = e.what();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  first.abandon();
+  waiting.join();
+  CHECK_THAT(error, Catch::Contains("abandoned: rank 0 is shutting down"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}

@@ -102,7 +102,12 @@ class ShmCommunicator : public Communicator {
                   c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes, ShmGroup group)
       : rank_(env.rank), size_(env.world_size), local_rank_(env.local_rank),
         store_(std::move(store)), between_nodes_(std::move(between_nodes)), group_(std::move(group)) {}
-  ~ShmCommunicator() override { executor_.reset(); }
+  // A rank leaving with a collective still pending (an error unwinding the step) must not wait
+  // for peers that will never come: pending and queued collectives give up.
+  ~ShmCommunicator() override {
+    group_.abandon();
+    executor_.reset();
+  }
 
   int64_t rank() const override { return rank_; }
   int64_t size() const override { return size_; }

@@ -140,6 +140,10 @@ void ShmGroup::wait_for_all(const char* what) {
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   auto next_check = std::chrono::steady_clock::now() + kPeerCheckInterval;
   for (int spins = 0;; ++spins) {
+    if (abandoned_->load()) {
+      throw DistributedError(fmt::format("shared-memory {} #{} abandoned: rank {} is shutting down",
+                                         what, target, me_.global_rank));
+    }
     const uint32_t bell = h.bell.load();
     bool all = true;
     for (int64_t r = 0; r < me_.local_size && all; ++r) all = reached(h.arrived[r].value.load(), target);

@@ -5,9 +5,11 @@
 // all-gather, no sockets, no copies through the kernel). Waits are futex sleeps on one word
 // of the segment, bounded by the collective timeout and watching the peers' pids, so a peer
 // that dies or stops ends the wait with a named error instead of a hang.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include <ATen/ATen.h>
 
@@ -39,6 +41,9 @@ class ShmGroup {
   void allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes = {});
   void broadcast(at::Tensor& tensor, int64_t root_local_rank);
   void barrier() { wait_for_all("barrier"); }
+  // From another thread: a collective waiting now or later gives up at once (within one sleep
+  // slice) instead of at the timeout: this rank is going away.
+  void abandon() { abandoned_->store(true); }
   int64_t local_size() const { return me_.local_size; }
 
  private:
@@ -56,6 +61,7 @@ class ShmGroup {
   std::size_t slot_bytes_ = 0;
   uint32_t arrivals_ = 0;  // collectives' synchronisation points passed, same on every rank
   uint64_t pieces_ = 0;    // pieces moved: their parity picks the slot set
+  std::unique_ptr<std::atomic<bool>> abandoned_ = std::make_unique<std::atomic<bool>>(false);
 };
 
 }  // namespace bolt::dist
