@@ -13,7 +13,9 @@
 # on the Fashion-MNIST example (batch 256, 5 epochs of ~0.4 s each: the median of epochs 2-5 is
 # reported, the first holds the warm-up).
 # Environment: PYTHON (python3 with torch), BOLT_DEPS_DIR (header folder for machines without
-# Debian's -dev packages, see CMakeLists.txt), DATA_DIR (Fashion-MNIST .gz files), OUT_DIR.
+# Debian's -dev packages, see CMakeLists.txt: copy /usr/include/{fmt,spdlog,CLI,nlohmann,gloo,
+# zlib.h,zconf.h} of a Debian machine with them into DIR/include), DATA_DIR (Fashion-MNIST .gz
+# files), OUT_DIR.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
