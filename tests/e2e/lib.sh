@@ -61,6 +61,9 @@ close_enough() {
   /usr/bin/python3 -c "import sys; a,b,r=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b) <= r*max(abs(a),abs(b),1e-12) else 1)" "$@"
 }
 
+# A TCP port free on this machine now (for master ports of jobs started by hand).
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # No process of this test (by its work directory in the command line) may be left behind.
 no_leftovers() {
   sleep 0.2

@@ -6,7 +6,6 @@ source "$(dirname "$0")/lib.sh"
 COMPARE=$BUILD/bin/compare_checkpoints
 common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.dist_backend "$DIST_BACKEND" --trainer.seed 7 --trainer.max_epochs 2
         --data.train_size 640 --data.val_size 333 --data.test_size 101)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 expect_exit 0 "epoch 2/2" "1 rank, batch 32" -- "$LAUNCH" --device cpu -- fit "${common[@]}" --data.batch_size 32 --loggers.logs_dir "$WORK/one"
 expect_exit 0 "epoch 2/2" "2 ranks, batch 16 each" -- "$LAUNCH" --nproc-per-node 2 --standalone -- fit "${common[@]}" --data.batch_size 16 --loggers.logs_dir "$WORK/two"

@@ -31,7 +31,7 @@ check "SIGINT to bolt-launch: exit 130" test $? -eq 130
 check "SIGINT: summary says interrupted" grep -q "interrupted by SIGINT" sigint.log
 check "no worker left after SIGINT" no_leftovers
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 /usr/bin/python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$PORT)); s.listen(); time.sleep(30)" &
 holder=$!
 sleep 0.3

@@ -7,7 +7,6 @@ source "$(dirname "$0")/lib.sh"
 COMPARE=$BUILD/bin/compare_checkpoints
 common=(--plugin "$TESTKIT" --model mlp --data synthetic --trainer.seed 5 --trainer.max_epochs 2
         --data.train_size 640 --data.val_size 100 --data.batch_size 8)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # This test's jobs carry their own run id, which segment names contain (other tests may run
 # beside it and hold segments of their own for a moment).
 RUN_ID=shmtest$$

@@ -33,7 +33,7 @@ submit() { sbatch --parsable --chdir "$WORK" "$@" | cut -d';' -f1; }
 local_two_nodes() {
   local dir=$1 port
   shift
-  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   "$LAUNCH" --no-slurm --nnodes 2 --node-rank 1 --nproc-per-node 2 --master-addr 127.0.0.1 --master-port "$port" -- \
     fit "$@" --loggers.logs_dir "$dir" > "$dir.node1.log" 2>&1 &
   local node1=$!

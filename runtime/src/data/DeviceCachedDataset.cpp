@@ -16,10 +16,7 @@ DeviceCachedDataset::DeviceCachedDataset(const Dataset& source, const c10::Devic
   std::iota(all.begin(), all.end(), 0);
   const Batch host = source.get_batch(all);
   double bytes = 0;
-  host.map([&](const at::Tensor& t) {
-    bytes += static_cast<double>(t.numel() * t.element_size());
-    return t;
-  });
+  for (const auto& name : host.names()) bytes += static_cast<double>(host[name].nbytes());
   try {
     examples_ = host.map([&](const at::Tensor& t) { return t.to(device_); });
   } catch (const std::exception& e) {

@@ -1,14 +1,11 @@
 #include "ShmGroup.h"
 
 #include <linux/futex.h>
-#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -45,16 +42,6 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
 }
 
-// Dead, or a zombie its parent has not reaped yet: either way it will never arrive.
-bool has_exited(int pid) {
-  if (::kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
-
 bool reached(uint32_t value, uint32_t target) { return static_cast<int32_t>(value - target) >= 0; }
 
 template <class T>
@@ -86,6 +73,7 @@ struct ShmGroup::Header {
   int64_t ranks[kMaxLocalRanks];
   PaddedWord arrived[kMaxLocalRanks];  // per rank: the last synchronisation point reached
 };
+
 std::size_t ShmGroup::segment_bytes(int64_t local_size) {
   static_assert(sizeof(Header) <= kHeaderBytes, "the header must fit before the slots");
   return kHeaderBytes + 2 * static_cast<std::size_t>(local_size) * slot_bytes_for(local_size);
@@ -171,7 +159,7 @@ void ShmGroup::check_peers(uint32_t target, const char* what,
     const int pid = h.pids[r];
     const std::string who = pid != 0 ? fmt::format("rank {} (local rank {}, pid {})", h.ranks[r], r, pid)
                                      : fmt::format("local rank {}", r);
-    if (pid != 0 && has_exited(pid)) {
+    if (pid != 0 && process_exited(pid)) {
       throw PeerFailureError(fmt::format("{} exited while rank {} waited for it in shared-memory {} #{}",
                                          who, me_.global_rank, what, target));
     }

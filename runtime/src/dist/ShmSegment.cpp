@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <utility>
 
@@ -32,12 +33,16 @@ void* map(int fd, std::size_t bytes, const std::string& name) {
   return data;
 }
 
-bool process_gone(int pid) {
-  if (::kill(pid, 0) == 0) return false;
-  return errno == ESRCH;
-}
-
 }  // namespace
+
+bool process_exited(int pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
 
 ShmSegment ShmSegment::create(const std::string& name, std::size_t bytes) {
   FileDescriptor fd(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -82,23 +87,9 @@ ShmSegment::ShmSegment(ShmSegment&& other) noexcept
   other.owner_ = false;
 }
 
-ShmSegment& ShmSegment::operator=(ShmSegment&& other) noexcept {
-  if (this != &other) {
-    release();
-    name_ = std::move(other.name_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = other.size_;
-    owner_ = std::exchange(other.owner_, false);
-  }
-  return *this;
-}
-
-ShmSegment::~ShmSegment() { release(); }
-
-void ShmSegment::release() {
+ShmSegment::~ShmSegment() {
   unlink();
   if (data_ != nullptr) ::munmap(data_, size_);
-  data_ = nullptr;
 }
 
 void ShmSegment::unlink() {
@@ -126,7 +117,7 @@ int remove_stale_segments() {
     const int pid = std::atoi(name.c_str() + prefix_length);
     struct stat info {};
     if (pid <= 0 || ::fstatat(::dirfd(dir.get()), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0 ||
-        info.st_uid != ::geteuid() || !process_gone(pid)) {
+        info.st_uid != ::geteuid() || !process_exited(pid)) {
       continue;
     }
     if (::shm_unlink(("/" + name).c_str()) == 0) ++removed;

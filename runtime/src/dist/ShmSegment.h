@@ -16,7 +16,7 @@ class ShmSegment {
   static ShmSegment open(const std::string& name);
 
   ShmSegment(ShmSegment&& other) noexcept;
-  ShmSegment& operator=(ShmSegment&& other) noexcept;
+  ShmSegment& operator=(ShmSegment&&) = delete;
   ShmSegment(const ShmSegment&) = delete;
   ShmSegment& operator=(const ShmSegment&) = delete;
   ~ShmSegment();
@@ -31,7 +31,6 @@ class ShmSegment {
  private:
   ShmSegment(std::string name, void* data, std::size_t size, bool owner)
       : name_(std::move(name)), data_(data), size_(size), owner_(owner) {}
-  void release();
   std::string name_;
   void* data_ = nullptr;
   std::size_t size_ = 0;
@@ -40,6 +39,8 @@ class ShmSegment {
 
 // The object name for one node of one job: "/bolt-shm-<pid>-<run id>-n<node>-r<restart>".
 std::string shm_segment_name(int pid, const std::string& run_id, long node_rank, long restart);
+// True when `pid` is gone or a zombie its parent has not reaped: it will never arrive anywhere.
+bool process_exited(int pid);
 // Unlinks this user's "bolt-shm-<pid>-..." objects whose creating process is gone (a job
 // killed between creating and unlinking its segment). Returns how many it removed.
 int remove_stale_segments();

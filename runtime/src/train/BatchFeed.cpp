@@ -1,5 +1,7 @@
 #include "BatchFeed.h"
 
+#include <algorithm>
+
 #include <c10/core/StreamGuard.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
@@ -17,11 +19,9 @@ void BatchFeed::fetch() {
     ahead_.reset();
     return;
   }
-  bool on_host = false;
-  host->map([&](const at::Tensor& t) {
-    on_host = on_host || t.device() != device_;
-    return t;
-  });
+  const auto names = host->names();
+  const bool on_host = std::any_of(names.begin(), names.end(),
+                                   [&](const auto& name) { return (*host)[name].device() != device_; });
   if (!on_host) {  // a batch gathered on the device (data.device_cache)
     ahead_ = Ahead{std::move(*host), std::nullopt};
     return;
@@ -55,10 +55,10 @@ std::optional<Batch> BatchFeed::next() {
     const auto compute = impl->getStream(device_);
     current.copied->block(compute);
     // The batch was allocated on the side stream: keep its memory until compute is done with it.
-    current.batch.map([&](const at::Tensor& t) {
+    for (const auto& name : current.batch.names()) {
+      const auto& t = current.batch[name];
       if (t.device() == device_) impl->recordDataPtrOnStream(t.storage().data_ptr(), compute);
-      return t;
-    });
+    }
   }
   return std::move(current.batch);
 }
