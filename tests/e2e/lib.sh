@@ -21,13 +21,13 @@ cd "$WORK"
 ok()   { passed=$((passed + 1)); echo "ok   - $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
 
-# expect_exit CODE PATTERN DESCRIPTION -- COMMAND...: the command exits with CODE within 120 s
-# and its output (stdout+stderr) matches the extended regex PATTERN.
+# expect_exit CODE PATTERN DESCRIPTION -- COMMAND...: the command exits with CODE within
+# EXPECT_TIMEOUT_S (default 120 s) and its output (stdout+stderr) matches the extended regex PATTERN.
 expect_exit() {
   local code=$1 pattern=$2 what=$3
   shift 4
   local out rc
-  out=$(timeout 120 "$@" 2>&1)
+  out=$(timeout "${EXPECT_TIMEOUT_S:-120}" "$@" 2>&1)
   rc=$?
   if [[ $rc -ne $code ]]; then
     fail "$what: exit $rc, expected $code; output:"; echo "$out" | tail -n 15 | sed 's/^/    /'
