@@ -57,6 +57,8 @@ AuthInfo=cred_expire=10
 KillWait=5
 ReturnToService=2
 MinJobAge=300
+# Low on purpose: bolt-launch submit must split a larger sweep into several arrays (tested).
+MaxArraySize=3
 GresTypes=gpu
 NodeName=n1 NodeHostname=$HOST NodeAddr=127.0.10.1 Port=17001 CPUs=2 RealMemory=2000 Gres=gpu:2 State=UNKNOWN
 NodeName=n2 NodeHostname=$HOST NodeAddr=127.0.10.2 Port=17002 CPUs=2 RealMemory=2000 Gres=gpu:2 State=UNKNOWN

@@ -12,6 +12,8 @@
 #include "bolt/Error.h"
 #include "bolt/launch/LaunchPlan.h"
 #include "bolt/launch/Supervisor.h"
+#include "submit/JobStatus.h"
+#include "submit/Submit.h"
 
 namespace fs = std::filesystem;
 
@@ -25,15 +27,22 @@ std::optional<std::string> process_env(const std::string& name) {
   return std::string(value);
 }
 
-std::string default_worker() {
-  std::error_code ec;
-  const auto self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "bolt-worker" : (self.parent_path() / "bolt-worker").string();
-}
-
 }  // namespace
 
+std::string launcher_path() {
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "bolt-launch" : self.string();
+}
+
+std::string default_worker_path() {
+  const fs::path self = launcher_path();
+  return self.has_parent_path() ? (self.parent_path() / "bolt-worker").string() : "bolt-worker";
+}
+
 int run_launcher(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "submit") return run_submit({argv + 1, argv + argc});
+  if (argc > 1 && std::string(argv[1]) == "status") return run_status({argv + 1, argv + argc});
   auto options = parse_launch_options(argc, argv);
   if (!options) return 0;
   LaunchPlan plan = resolve_plan(*options, process_env);
@@ -47,7 +56,7 @@ int run_launcher(int argc, char** argv) {
     throw UsageError("nothing to run: give the worker's arguments after --, e.g. "
                      "bolt-launch --device cpu -- fit --config cfg.json");
   }
-  const std::string worker = options->worker.empty() ? default_worker() : options->worker;
+  const std::string worker = options->worker.empty() ? default_worker_path() : options->worker;
   if (::access(worker.c_str(), X_OK) != 0) {
     throw UsageError(fmt::format("worker {} is not an executable file (--worker PATH)", worker));
   }

@@ -42,7 +42,7 @@ TEST_CASE("config files: invalid JSON names line and column, unknown sections ar
   CHECK_THROWS_WITH(bolt::read_config_file(bad), Catch::Contains("is not valid JSON") && Catch::Contains("line 4, column 3"));
   const auto unknown = dir.write("unknown.json", R"({"trainr": {}})");
   CHECK_THROWS_WITH(bolt::read_config_file(unknown),
-                    Catch::Contains("unknown section \"trainr\"; valid: plugins, trainer, data, model, loggers"));
+                    Catch::Contains("unknown section \"trainr\"; valid: plugins, submit, trainer, data, model, loggers"));
   CHECK_THROWS_WITH(bolt::read_config_file(dir.path / "missing.json"), Catch::Contains("does not exist"));
   const auto not_object = dir.write("list.json", "[1, 2]");
   CHECK_THROWS_AS(bolt::read_config_file(not_object), ConfigError);

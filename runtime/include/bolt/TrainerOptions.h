@@ -25,6 +25,7 @@ struct BOLT_API TrainerOptions {
   std::string resume;
   int64_t checkpoint_every_n_steps = 0;
   std::string requeue_signal = "USR1";
+  int64_t max_requeues = 3;  // time-limit requeues of one run; preemptions are not counted
   bool test_after_fit = false;
   bool export_model = false;
   std::string ckpt_path;

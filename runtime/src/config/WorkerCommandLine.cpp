@@ -19,6 +19,8 @@ namespace bolt {
 namespace {
 
 const std::vector<std::string> kSections = {"trainer", "data", "model", "loggers"};
+// `bolt-launch submit` reads its cluster defaults from this section; the worker ignores it.
+constexpr const char* kSubmitSection = "submit";
 
 // CLI11 config formatter over an already-parsed JSON document: {"section": {"key": value}}
 // becomes the item "section.key" (the option --section.key); "model.name"/"data.name" and
@@ -36,6 +38,7 @@ class JsonConfigFormatter : public CLI::Config {
         items.push_back(item("plugin", body, false));
         continue;
       }
+      if (section == kSubmitSection) continue;  // bolt-launch submit's, not the worker's
       for (const auto& [key, value] : body.items()) {
         if (key == "name" && (section == "model" || section == "data")) {
           items.push_back(item(section, value, true));
@@ -170,8 +173,8 @@ nlohmann::json read_config_file(const std::string& path) {
       }
       continue;
     }
-    if (std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
-      throw ConfigError(fmt::format("config file {}: unknown section \"{}\"; valid: plugins, {}",
+    if (key != kSubmitSection && std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
+      throw ConfigError(fmt::format("config file {}: unknown section \"{}\"; valid: plugins, submit, {}",
                                     path, key, fmt::join(kSections, ", ")));
     }
     if (!value.is_object()) {

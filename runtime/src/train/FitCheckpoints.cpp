@@ -1,5 +1,6 @@
 // A fit's checkpoints: what last.pt/best.pt record (weights, optimizers, schedules, scaler, RNG,
 // position, best score, the epoch's tracker rows mid-epoch) and how a fit resumes from one.
+#include <chrono>
 #include <cmath>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -87,7 +88,13 @@ void FitLoop::save_checkpoints(int64_t epoch, int64_t epoch_step, bool best, con
   if (best_ && std::isfinite(*best_)) meta["best_val_score"] = *best_;
   const auto dir = s_.run_dir / "checkpoints";
   const auto optimizers = s_.optimization->optimizers();
+  const auto started = std::chrono::steady_clock::now();
   save_checkpoint(dir / "last.pt", *s_.model, optimizers, meta, extra);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (took > longest_checkpoint_write_s_) {
+    longest_checkpoint_write_s_ = took;
+    s_.loggers.write_json("checkpoint_timing.json", {{"longest_last_pt_write_s", took}});
+  }
   if (best) save_checkpoint(dir / "best.pt", *s_.model, optimizers, meta, extra);
 }
 

@@ -50,6 +50,8 @@ class FitLoop {
 
   // Preemption.cpp
   void stop_for_requeue(int64_t epoch, int64_t epoch_step);
+  // Rank 0 under Slurm: requeues unless the time limit came trainer.max_requeues times; "" or why not.
+  std::string requeue_under_policy(int64_t epoch, int64_t epoch_step);
   bool any_rank_signalled();
 
   Trainer& trainer_;
@@ -64,6 +66,7 @@ class FitLoop {
   at::Tensor resume_tracker_;
   // The rate at the start of the current epoch (reported in its row), kept across a resume.
   double epoch_lr_ = 0;
+  double longest_checkpoint_write_s_ = 0;  // recorded for `bolt-launch submit`'s --signal-lead check
 };
 
 }  // namespace bolt

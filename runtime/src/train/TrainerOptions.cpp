@@ -32,6 +32,9 @@ void TrainerOptions::declare(OptionSet& options) {
       .add_string("requeue_signal", "USR1",
                   "signal that makes every rank checkpoint at the same step and stop (exit 75); "
                   "under Slurm rank 0 then requeues the job", {"USR1", "USR2", "TERM", "none"})
+      .add_int("max_requeues", 3,
+               "requeues after a time-limit stop before the job fails instead (a stop with more "
+               "time left is a preemption: always requeued)", 0)
       .add_bool("test_after_fit", false, "after fit, test the best weights in the same process")
       .add_bool("export", false, "after fit, write the best weights as checkpoints/best.torchscript.pt "
                 "(the torchscript model: Python loads it with torch.jit.load)")
@@ -75,6 +78,7 @@ TrainerOptions TrainerOptions::from(const Config& config) {
   o.resume = config.get_string("resume");
   o.checkpoint_every_n_steps = config.get_int("checkpoint_every_n_steps");
   o.requeue_signal = config.get_string("requeue_signal");
+  o.max_requeues = config.get_int("max_requeues");
   o.test_after_fit = config.get_bool("test_after_fit");
   o.export_model = config.get_bool("export");
   o.ckpt_path = config.get_string("ckpt_path");

@@ -11,6 +11,7 @@
 #include "bolt/Error.h"
 #include "bolt/Plugin.h"
 #include "bolt/Trainer.h"
+#include "bolt/TrainerOptions.h"
 
 namespace bolt {
 
@@ -116,6 +117,7 @@ int run_worker(const std::vector<std::string>& args) {
   auto datamodule = registry.data(config["data"]["name"]).create(Config("data", config["data"]));
   link_data_to_model(config, *datamodule);
   if (invocation.print_config) {
+    (void)TrainerOptions::from(Config("trainer", config["trainer"]));  // its checks too (bolt-launch submit)
     std::cout << config.dump(2) << '\n';
     return 0;
   }
