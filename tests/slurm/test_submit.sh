@@ -61,7 +61,11 @@ s=$(bolt_submit "$WORK/s.out" --sweep model.lr=0.01,0.02 --sweep model.hidden=16
   fit "${args[@]}" --model.step_sleep_ms 30 --loggers.logs_dir "$LOGS" --loggers.name sweep)
 s2=$(sed -n 's/^submitted job array \([0-9]*\) (points 3-3.*starts after the previous array.*/\1/p' "$WORK/s.out")
 check "the sweep went in as 2 arrays (MaxArraySize 3): $s and ${s2:-none}" test -n "$s2"
-wait_job "${s2:-0}" 180 >/dev/null
+# status --watch follows the whole sweep (both arrays) and returns once every task has ended.
+timeout 240 "$LAUNCH" status --watch 1 "$s" > "$WORK/watch.txt" 2>&1
+check "status --watch redrew the table until the sweep ended ($(grep -c '^submission ' "$WORK/watch.txt") tables)" \
+  bash -c "[[ \$(grep -c '^submission ' '$WORK/watch.txt') -ge 3 ]] && [[ \$(tail -n 6 '$WORK/watch.txt' | grep -c ' COMPLETED ') -eq 4 ]]"
+wait_job "${s2:-0}" 30 >/dev/null
 check "... all 4 points completed" bash -c "for i in 0 1 2; do scontrol show job -o ${s}_\$i | grep -q JobState=COMPLETED || exit 1; done; scontrol show job -o ${s2}_0 | grep -q JobState=COMPLETED"
 check "... never more than 2 tasks ran at once (Slurm's start and end times)" /usr/bin/python3 - "$s" "$s2" <<'PY'
 import subprocess, sys, re, datetime
