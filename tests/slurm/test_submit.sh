@@ -36,7 +36,8 @@ check "... the script starts bolt-launch --nproc-per-node 2 once per node" \
 # Hostile values: every one reaches the worker literally and nothing runs.
 nasty=$'x $(touch PWNED1) `touch PWNED2` \'q\' "dq" ; touch PWNED3\nline2'
 jobname='j $(touch PWNED4);touch PWNED5'
-c=$(bolt_submit "$WORK/c.out" --job-name "$jobname" -- fit "${args[@]}" --trainer.max_epochs 1 --loggers.logs_dir "$LOGS" --loggers.name "$nasty")
+comment='c $(touch PWNED6) `touch PWNED7`'
+c=$(bolt_submit "$WORK/c.out" --job-name "$jobname" --sbatch-arg "--comment=$comment" -- fit "${args[@]}" --trainer.max_epochs 1 --loggers.logs_dir "$LOGS" --loggers.name "$nasty")
 state=$(wait_job "$c" 60)
 check "a job whose run name and job name hold \$(), backticks, quotes, ; and a newline: $state" test "$state" = COMPLETED
 check "... the worker got the run name literally" /usr/bin/python3 - "$LOGS" "$nasty" <<'PY'
@@ -46,6 +47,7 @@ c = json.load(open(os.path.join(logs, name, 'version_0', 'config.json')))
 assert c['loggers']['name'] == name, c['loggers']['name']
 PY
 check "... Slurm got the job name literally" test "$(scontrol show job "$c" | sed -n 's/^JobId=[0-9]* JobName=//p')" = "$jobname"
+check "... and the --sbatch-arg comment" test "$(scontrol show job "$c" | sed -n 's/^ *Comment=\(.*[^ ]\) *$/\1/p')" = "$comment"
 check "... and nothing ran" bash -c "! ls '$WORK'/PWNED* '$LOGS'/PWNED* 2>/dev/null"
 jobs_before=$(squeue -h | wc -l)
 expect_exit 2 "submit: nothing submitted: unknown option --model.nope" "a bad key is the worker's error, before anything is submitted" -- \

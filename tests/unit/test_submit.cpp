@@ -58,6 +58,11 @@ TEST_CASE("directive_value: one line, quoted when it has spaces, refused otherwi
   CHECK(directive_value("--job-name", "my job") == "\"my job\"");
   CHECK_THROWS_AS(directive_value("--job-name", "a\nb"), bolt::UsageError);
   CHECK_THROWS_WITH(directive_value("--job-name", "say \"hi\""), Catch::Contains("--job-name") && Catch::Contains("double quote"));
+  SubmitOptions extra;
+  extra.sbatch_args = {"--comment=$(touch X) two", "--hold"};
+  auto spec = spec_for(extra);
+  const auto script = sbatch_script(spec);
+  CHECK_THAT(script, Catch::Contains("\n#SBATCH --comment=\"$(touch X) two\"\n#SBATCH --hold\n"));
 }
 
 TEST_CASE("sweep grid: product order, run names, bounds", "[submit]") {

@@ -61,8 +61,13 @@ std::string sbatch_script(const ScriptSpec& spec) {
   directive("signal", fmt::format("USR1@{}", r.signal_lead_s));
   directive(r.requeue ? "requeue" : "no-requeue");
   for (const auto& arg : r.sbatch_args) {
-    if (arg.find('\n') != std::string::npos) throw UsageError(fmt::format("--sbatch-arg '{}' spans lines", arg));
-    s += fmt::format("#SBATCH {}\n", arg);
+    // "--opt=value": the value is written as any other (quoted when it has spaces); sbatch
+    // reads #SBATCH lines itself, so nothing in them reaches a shell.
+    const auto equals = arg.find('=');
+    s += equals == std::string::npos
+             ? fmt::format("#SBATCH {}\n", directive_value("--sbatch-arg", arg))
+             : fmt::format("#SBATCH {}={}\n", directive_value("--sbatch-arg", arg.substr(0, equals)),
+                           directive_value("--sbatch-arg", arg.substr(equals + 1)));
   }
   s += "set -euo pipefail\n";
   s += fmt::format("export BOLT_SIGNAL_LEAD_S={}\n", r.signal_lead_s);
