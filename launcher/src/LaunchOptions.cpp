@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ParseCommandLine.h"
+
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -62,18 +64,7 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
                "print the resolved plan of every local rank as JSON lines and exit");
   app.set_version_flag("--version", "bolt-launch 0.1.0");
 
-  std::vector<std::string> reversed(own.rbegin(), own.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return std::nullopt;
-  } catch (const CLI::CallForVersion&) {
-    std::cout << "bolt-launch 0.1.0\n";
-    return std::nullopt;
-  } catch (const CLI::ParseError& e) {
-    throw UsageError(e.what());
-  }
+  if (!parse_command_line(app, own, "", "bolt-launch 0.1.0")) return std::nullopt;
   if (options.node_rank >= std::max(options.nnodes, 1)) {
     throw UsageError("--node-rank " + std::to_string(options.node_rank) +
                      " must be below --nnodes " + std::to_string(std::max(options.nnodes, 1)));

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "../ParseCommandLine.h"
 #include "SlurmQueries.h"
 #include "SubmitRecord.h"
 #include "bolt/Error.h"
@@ -217,15 +218,7 @@ int run_status(const std::vector<std::string>& args) {
   app.add_option("target", target, "job id, submit directory, or logs directory")->required();
   app.add_option("--watch", watch_s, "refresh every N seconds until every task has ended")->check(CLI::Range(0.1, 86400.0));
   app.add_flag("--json", json, "one JSON document instead of the table");
-  std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    throw UsageError(fmt::format("status: {}", e.what()));
-  }
+  if (!parse_command_line(app, {args.begin() + 1, args.end()}, "status: ")) return 0;
   const auto dirs = resolve_target(target);
   for (;;) {
     bool all_final = true;

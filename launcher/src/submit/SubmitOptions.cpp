@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "../ParseCommandLine.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -213,15 +214,7 @@ std::optional<SubmitOptions> parse_submit_options(const std::vector<std::string>
                  "[<logs_dir>/submit/<job name>-<time>]");
   app.add_flag("--dry-run", o.dry_run, "print the script(s) and submit nothing");
 
-  std::vector<std::string> reversed(own.rbegin(), own.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return std::nullopt;
-  } catch (const CLI::ParseError& e) {
-    throw UsageError(fmt::format("submit: {}", e.what()));
-  }
+  if (!parse_command_line(app, own, "submit: ")) return std::nullopt;
   auto given = [&](const char* flag) { return app.get_option(flag)->count() > 0; };
   if (given("--nodes")) o.nodes = nodes;
   if (given("--ntasks-per-node")) o.ntasks_per_node = ntasks;
