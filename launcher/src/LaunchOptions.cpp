@@ -1,8 +1,11 @@
 #include "bolt/launch/LaunchOptions.h"
 
+#include <cmath>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+
+#include <fmt/format.h>
 
 #include "ParseCommandLine.h"
 
@@ -56,7 +59,7 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
       ->envname("BOLT_TERM_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--max-restarts", options.max_restarts,
                  "after a rank fails, restart all local ranks up to N times (BOLT_RESTART_COUNT "
-                 "tells them; a fit resumes from its last.pt); single node only")
+                 "tells them; a fit resumes from its last.pt), backing off 0.5 s, 1 s, 2 s, ... up to 30 s; single node only")
       ->envname("BOLT_MAX_RESTARTS")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--run-id", options.run_id, "job id passed to workers (default: generated)")
       ->envname("BOLT_RUN_ID");
@@ -65,6 +68,9 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   app.set_version_flag("--version", "bolt-launch 0.1.0");
 
   if (!parse_command_line(app, own, "", "bolt-launch 0.1.0")) return std::nullopt;
+  if (!std::isfinite(options.term_timeout_s) || options.term_timeout_s > 86400) {
+    throw UsageError(fmt::format("--term-timeout {} is not a number of seconds in 0..86400", options.term_timeout_s));
+  }
   if (options.node_rank >= std::max(options.nnodes, 1)) {
     throw UsageError("--node-rank " + std::to_string(options.node_rank) +
                      " must be below --nnodes " + std::to_string(std::max(options.nnodes, 1)));

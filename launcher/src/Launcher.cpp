@@ -57,7 +57,8 @@ int run_launcher(int argc, char** argv) {
                      "bolt-launch --device cpu -- fit --config cfg.json");
   }
   const std::string worker = options->worker.empty() ? default_worker_path() : options->worker;
-  if (::access(worker.c_str(), X_OK) != 0) {
+  std::error_code ec;
+  if (::access(worker.c_str(), X_OK) != 0 || !fs::is_regular_file(worker, ec)) {
     throw UsageError(fmt::format("worker {} is not an executable file (--worker PATH)", worker));
   }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -63,11 +64,15 @@ class Supervisor {
                      "which a restart would repeat\n";
         break;
       }
-      if (options_.repick_port) plan_.master_port = pick_free_port();
-      std::cerr << fmt::format("bolt-launch: restarting all {} ranks (restart {} of {}, "
+      // Backing off (0.5 s, 1 s, 2 s, ... up to 30 s): a rank that fails at once must not
+      // spin through every restart in a fraction of a second.
+      const double delay_s = std::min(30.0, 0.5 * std::pow(2.0, restart));
+      std::cerr << fmt::format("bolt-launch: restarting all {} ranks in {:.1f} s (restart {} of {}, "
                                "BOLT_RESTART_COUNT={}); they resume from last.pt\n",
-                               plan_.ranks.size(), restart + 1, options_.max_restarts,
+                               plan_.ranks.size(), delay_s, restart + 1, options_.max_restarts,
                                plan_.restart_count + restart + 1);
+      if (!back_off(delay_s)) break;
+      if (options_.repick_port) plan_.master_port = pick_free_port();
       reset();
     }
     restore_signals();
@@ -75,6 +80,26 @@ class Supervisor {
   }
 
  private:
+  // Waits before a restart; false when SIGINT/SIGTERM/SIGHUP came meanwhile (then no restart).
+  bool back_off(double seconds) {
+    const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    while (Clock::now() < until) {
+      pollfd fd{signal_fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      if (::poll(&fd, 1, static_cast<int>(std::max<int64_t>(1, left))) > 0) {
+        signalfd_siginfo info;
+        while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+          const int sig = static_cast<int>(info.ssi_signo);
+          if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+            std::cerr << fmt::format("bolt-launch: SIG{} before the restart: not restarting\n", sigabbrev_np(sig));
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  }
+
   void block_signals() {
     sigset_t set;
     sigemptyset(&set);

@@ -33,6 +33,18 @@ expect_exit 2 "--nproc-per-node 'zero' is not a positive number" "bad --nproc-pe
 expect_exit 2 "is not an executable file" "missing worker binary" -- "$LAUNCH" --worker "$WORK/none" -- fit
 expect_exit 1 "environment variable RANK='x' is not an integer" "malformed worker environment" -- env RANK=x WORLD_SIZE=2 "$WORKER" fit --config "$CFG"
 expect_exit 1 "checkpoint .*garbage.pt: not a readable checkpoint" "corrupt checkpoint" -- bash -c "echo junk > garbage.pt; '$LAUNCH' --device cpu -- test --config '$CFG' --trainer.ckpt_path garbage.pt"
+mkfifo fifo.json && mkdir -p cfgdir
+expect_exit 2 "config file fifo.json is not a regular file \(a FIFO" "a FIFO as --config is refused, not read forever" -- "${run[@]}" fit --config fifo.json
+expect_exit 2 "config file cfgdir is not a regular file \(a directory\)" "a directory as --config" -- "${run[@]}" fit --config cfgdir
+expect_exit 2 "submit: nothing submitted: config file fifo.json is not a regular file" "... also through bolt-launch submit" -- \
+  "$LAUNCH" submit --dry-run -- fit --config fifo.json
+expect_exit 2 "worker $WORK/cfgdir is not an executable file" "a directory as --worker" -- "$LAUNCH" --worker "$WORK/cfgdir" -- fit
+expect_exit 2 "--term-timeout nan is not a number of seconds" "--term-timeout nan" -- "$LAUNCH" --term-timeout nan --device cpu -- fit
+start=$(date +%s.%N)
+expect_exit 1 "restarting all 1 ranks in 2.0 s \(restart 3 of 3" "restarts back off (0.5, 1, 2 s)" -- \
+  "$LAUNCH" --nproc-per-node 1 --max-restarts 3 --worker /bin/false -- fit
+check "... so a rank failing at once takes >= 3.5 s to exhaust 3 restarts" \
+  /usr/bin/python3 -c "import sys, time; sys.exit(0 if time.time() - $start >= 3.5 else 1)"
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

@@ -115,7 +115,7 @@ expect_exit 1 "written in the middle of an epoch of 20 steps \(world size 2\), b
   "$LAUNCH" --device cpu -- fit "${common[@]}" --trainer.max_epochs 4 --trainer.resume "$WORK/term/mlp/version_0/checkpoints/last.pt" --loggers.logs_dir "$WORK/junk"
 
 # --max-restarts: rank 1 is SIGKILLed once (first attempt only) after mid-epoch checkpoints.
-expect_exit 0 "restarting all 2 ranks \(restart 1 of 1, BOLT_RESTART_COUNT=1\)" \
+expect_exit 0 "restarting all 2 ranks in 0.5 s \(restart 1 of 1, BOLT_RESTART_COUNT=1\)" \
   "--max-restarts 1: a rank killed once, the group restarts and completes" -- \
   "$LAUNCH" --nproc-per-node 2 --standalone --max-restarts 1 -- fit "${common[@]}" --trainer.max_epochs 4 \
   --trainer.checkpoint_every_n_steps 7 --model.fail_step 45 --model.fail_mode sigkill --loggers.logs_dir "$WORK/restart"

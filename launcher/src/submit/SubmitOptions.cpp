@@ -1,5 +1,6 @@
 #include "SubmitOptions.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -51,8 +52,10 @@ void apply_section(const std::string& file, const nlohmann::json& section, Submi
       if (!value.is_number_integer()) throw ConfigError(fmt::format("{}: expected an integer, got {}", where, value.dump()));
       *n->second = value.get<int>();
     } else if (auto s = strings.find(key); s != strings.end()) {
-      if (!value.is_string()) throw ConfigError(fmt::format("{}: expected a string, got {}", where, value.dump()));
-      *s->second = value.get<std::string>();
+      if (!value.is_string() && !value.is_number_integer()) {
+        throw ConfigError(fmt::format("{}: expected a string, got {}", where, value.dump()));
+      }
+      *s->second = scalar_text(where, value);  // "time": 60 means what --time=60 means
     } else if (auto b = bools.find(key); b != bools.end()) {
       if (!value.is_boolean()) throw ConfigError(fmt::format("{}: expected true or false, got {}", where, value.dump()));
       *b->second = value.get<bool>();
@@ -83,7 +86,8 @@ void apply_section(const std::string& file, const nlohmann::json& section, Submi
 // file is the worker's to report (it validates the whole config before anything is submitted).
 void apply_config_defaults(const std::vector<std::string>& worker_args, SubmitOptions& o) {
   const auto path = worker_config_path(worker_args);
-  if (!path) return;
+  std::error_code ec;
+  if (!path || !std::filesystem::is_regular_file(*path, ec)) return;  // the worker names what is wrong with it
   std::ifstream in(*path);
   const auto document = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (document.is_object() && document.contains("submit")) apply_section(*path, document["submit"], o);

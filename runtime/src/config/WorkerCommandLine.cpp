@@ -1,5 +1,6 @@
 #include "WorkerCommandLine.h"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -149,6 +150,13 @@ nlohmann::json split_list(const std::string& text) {
 }  // namespace
 
 nlohmann::json read_config_file(const std::string& path) {
+  // A FIFO or device would block the read forever; a directory reads as an I/O error.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    throw ConfigError(fmt::format("config file {} is not a regular file ({}): give a JSON file", path,
+                                  std::filesystem::is_directory(status) ? "a directory" : "a FIFO, socket or device"));
+  }
   std::ifstream in(path);
   if (!in) {
     throw ConfigError(fmt::format("config file {} {}", path,
