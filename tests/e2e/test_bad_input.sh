@@ -45,6 +45,16 @@ expect_exit 1 "restarting all 1 ranks in 2.0 s \(restart 3 of 3" "restarts back 
   "$LAUNCH" --nproc-per-node 1 --max-restarts 3 --worker /bin/false -- fit
 check "... so a rank failing at once takes >= 3.5 s to exhaust 3 restarts" \
   /usr/bin/python3 -c "import sys, time; sys.exit(0 if time.time() - $start >= 3.5 else 1)"
+/usr/bin/python3 -c "print('{\"trainer\": {\"max_epochs\": ' + '['*100000 + ']'*100000 + '}}')" > deep.json
+expect_exit 2 "config file deep.json nests deeper than 16 levels" "a deeply nested config is refused, not a stack overflow" -- "${run[@]}" fit --config deep.json
+echo '{"trainer": {"max_epochs": 1, "max_epochs": 2}}' > dupkey.json
+expect_exit 2 "config file dupkey.json: key \"max_epochs\" appears twice" "a duplicated key" -- "${run[@]}" fit --config dupkey.json
+echo '{"trainer": {"max_epochs": 1}, "trainer": {"seed": 2}}' > dupsection.json
+expect_exit 2 "key \"trainer\" appears twice" "a duplicated section" -- "${run[@]}" fit --config dupsection.json
+expect_exit 2 "data.num_workers 100000 is more loader threads than 256" "a huge data.num_workers" -- "${run[@]}" fit --config "$CFG" --data.num_workers 100000
+expect_exit 2 "loggers.name '../outside' would put the run directory outside loggers.logs_dir" "loggers.name with .." -- "${run[@]}" fit --config "$CFG" --loggers.name ../outside
+expect_exit 2 "loggers.name '/tmp/x' would put the run directory outside" "an absolute loggers.name" -- "${run[@]}" fit --config "$CFG" --loggers.name /tmp/x
+check "... neither left a directory behind" test ! -e "$WORK/outside" -a ! -e /tmp/x/version_0
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

@@ -11,6 +11,7 @@ TEST_CASE("plugin loading: good plugin registers, bad ones are refused with the 
   CHECK_THROWS_WITH(loader.load(WRONG_ABI_PLUGIN),
                     Catch::Contains("was built for Bolt plugin ABI " + std::to_string(BOLT_PLUGIN_ABI_VERSION + 98) +
                                     " but this bolt-worker has ABI " + std::to_string(BOLT_PLUGIN_ABI_VERSION)));
+  CHECK_THROWS_WITH(loader.load(NULL_INFO_PLUGIN), Catch::Contains("bolt_plugin_info() returned null: declare the plugin with BOLT_PLUGIN"));
   CHECK_THROWS_WITH(loader.load("no_such_plugin_name"), Catch::Contains("plugin 'no_such_plugin_name' not found"));
   loader.load(TESTKIT_PLUGIN);
   loader.load(TESTKIT_PLUGIN);  // loading twice is harmless

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -164,7 +165,24 @@ nlohmann::json read_config_file(const std::string& path) {
   }
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(in);
+    // A config is a few levels deep; a deeply nested one would overflow the stack later on.
+    // A key given twice would silently lose its first value: refused, as a typo would be.
+    constexpr int kMaxDepth = 16;
+    std::vector<std::set<std::string>> keys_of_open_objects;
+    using Event = nlohmann::json::parse_event_t;
+    document = nlohmann::json::parse(in, [&](int depth, Event event, nlohmann::json& parsed) {
+      if (depth > kMaxDepth) {
+        throw ConfigError(fmt::format("config file {} nests deeper than {} levels: a config is "
+                                      "{{\"section\": {{\"key\": value}}}}", path, kMaxDepth));
+      }
+      if (event == Event::object_start) keys_of_open_objects.emplace_back();
+      if (event == Event::object_end) keys_of_open_objects.pop_back();
+      if (event == Event::key && !keys_of_open_objects.back().insert(parsed.get<std::string>()).second) {
+        throw ConfigError(fmt::format("config file {}: key \"{}\" appears twice in one object; keep one",
+                                      path, parsed.get<std::string>()));
+      }
+      return true;
+    });
   } catch (const nlohmann::json::parse_error& e) {
     std::string what = e.what();
     const auto colon = what.find("] ");

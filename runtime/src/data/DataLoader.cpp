@@ -1,11 +1,16 @@
 #include "bolt/DataLoader.h"
 
+#include "bolt/Error.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
+
+#include <fmt/format.h>
 
 namespace bolt {
 
@@ -21,18 +26,28 @@ class BatchStream {
                                       : (n + options_.batch_size - 1) / options_.batch_size;
     consumed_ = next_to_build_ = taken_ = std::clamp<int64_t>(skip_batches, 0, num_batches_);
     const int64_t lookahead = 2 * options_.num_workers;
-    for (int64_t w = 0; w < options_.num_workers; ++w) {
-      workers_.emplace_back([this, lookahead] { work(lookahead); });
+    try {
+      for (int64_t w = 0; w < options_.num_workers; ++w) {
+        workers_.emplace_back([this, lookahead] { work(lookahead); });
+      }
+    } catch (const std::system_error& e) {
+      // The destructor does not run for a half-built object: stop the threads started so far.
+      stop_workers();
+      throw DataError(fmt::format("data.num_workers {}: could not start loader thread {} ({}): use fewer",
+                                  options_.num_workers, workers_.size() + 1, e.what()));
     }
   }
 
-  ~BatchStream() {
+  ~BatchStream() { stop_workers(); }
+
+  void stop_workers() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
     changed_.notify_all();
     for (auto& worker : workers_) worker.join();
+    workers_.clear();
   }
 
   std::optional<Batch> next() {

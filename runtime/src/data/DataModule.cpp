@@ -8,6 +8,10 @@
 
 namespace bolt {
 
+namespace {
+constexpr int64_t kMaxLoaderThreads = 256;
+}  // namespace
+
 DataModule::DataModule(const Config& config) : config_(config) {}
 DataModule::~DataModule() = default;
 
@@ -74,6 +78,10 @@ DataLoader DataModule::make_loader(const std::shared_ptr<const Dataset>& dataset
   // A device-resident set is gathered on the device by the step's thread; otherwise batches
   // for an accelerator are built in pinned memory, which copies asynchronously.
   options.num_workers = device_cached() ? 0 : config_.get_int("num_workers");
+  if (options.num_workers > kMaxLoaderThreads) {
+    throw ConfigError(fmt::format("data.num_workers {} is more loader threads than {} (each holds batches "
+                                  "in memory): use a few per core", options.num_workers, kMaxLoaderThreads));
+  }
   options.pin_memory = !device_cached() && (config_.get_bool("pin_memory") || !context_.device.is_cpu());
   options.drop_last = train && config_.get_bool("drop_last");
   std::shared_ptr<const Sampler> sampler;

@@ -83,6 +83,12 @@ void PluginLoader::load(const std::string& spec) {
         path.string()));
   }
   const PluginInfo* info = info_fn();
+  auto refuse_record = [&](const char* what) {
+    registry.discard_staged();
+    throw PluginError(fmt::format("plugin {}: bolt_plugin_info() returned {}: declare the plugin with "
+                                  "BOLT_PLUGIN(\"name\") instead of writing the function by hand", path.string(), what));
+  };
+  if (info == nullptr) refuse_record("null");
   if (info->abi_version != BOLT_PLUGIN_ABI_VERSION) {
     registry.discard_staged();
     throw PluginError(fmt::format(
@@ -90,6 +96,7 @@ void PluginLoader::load(const std::string& spec) {
         "against this Bolt",
         path.string(), info->abi_version, BOLT_PLUGIN_ABI_VERSION));
   }
+  if (info->name == nullptr || info->torch_version == nullptr) refuse_record("a record with a null name or version");
   if (std::string(info->torch_version) != TORCH_VERSION) {
     registry.discard_staged();
     throw PluginError(fmt::format(

@@ -1,6 +1,7 @@
 #include "Worker.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -99,6 +100,19 @@ nlohmann::json to_json(const WorkerEnvironment& env) {
           {"restart_count", env.restart_count}, {"source", env.source}};
 }
 
+// The run directory is <logs_dir>/<name>: a name may nest (exp/run1) but never leave logs_dir.
+void check_run_name(const nlohmann::json& loggers) {
+  const auto name = loggers["name"].get<std::string>();
+  const std::filesystem::path path(name);
+  bool climbs = false;
+  for (const auto& part : path) climbs = climbs || part == "..";
+  if (path.is_absolute() || climbs) {
+    throw ConfigError(fmt::format("loggers.name '{}' would put the run directory outside loggers.logs_dir "
+                                  "(an absolute path or a .. component): give a relative name, and the "
+                                  "directory with loggers.logs_dir", name));
+  }
+}
+
 }  // namespace
 
 int run_worker(const std::vector<std::string>& args) {
@@ -116,6 +130,7 @@ int run_worker(const std::vector<std::string>& args) {
   auto& registry = Registry::instance();
   auto datamodule = registry.data(config["data"]["name"]).create(Config("data", config["data"]));
   link_data_to_model(config, *datamodule);
+  check_run_name(config["loggers"]);
   if (invocation.print_config) {
     (void)TrainerOptions::from(Config("trainer", config["trainer"]));  // its checks too (bolt-launch submit)
     std::cout << config.dump(2) << '\n';
