@@ -92,6 +92,11 @@ int64_t parse_nproc(const LaunchOptions& options, int gpus) {
   if (used == 0 || used != text.size() || nproc < 1) {
     throw UsageError(fmt::format("--nproc-per-node '{}' is not a positive number or auto", text));
   }
+  // One process per rank on one node: past a few thousand it is a typo, not a plan.
+  constexpr int64_t kMaxLocalRanks = 4096;
+  if (nproc > kMaxLocalRanks) {
+    throw UsageError(fmt::format("--nproc-per-node {} is more than {} ranks on one node", nproc, kMaxLocalRanks));
+  }
   return nproc;
 }
 

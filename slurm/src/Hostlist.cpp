@@ -8,13 +8,17 @@ namespace bolt::slurm {
 
 namespace {
 
+// Slurm's own limits are far below (MaxNodeCount, 64k tasks per node): a longer expansion
+// is a malformed variable, and expanding it would only exhaust memory.
+constexpr std::size_t kMaxExpansion = 100000;
+
 [[noreturn]] void malformed(const std::string& what, const std::string& text, const std::string& why) {
   throw EnvironmentError(fmt::format("malformed Slurm {} '{}': {}", what, text, why));
 }
 
 int64_t parse_number(const std::string& digits, const std::string& list) {
-  if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) {
-    malformed("host list", list, fmt::format("'{}' is not a number", digits));
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    malformed("host list", list, fmt::format("'{}' is not a number of at most 9 digits", digits));
   }
   return std::stoll(digits);
 }
@@ -35,8 +39,13 @@ std::vector<std::string> expand_ranges(const std::string& body, const std::strin
       const auto high_text = item.substr(dash + 1);
       const auto low = parse_number(low_text, list), high = parse_number(high_text, list);
       if (high < low) malformed("host list", list, fmt::format("range {} runs backwards", item));
-      if (high - low > 100000) malformed("host list", list, fmt::format("range {} is too large", item));
+      if (static_cast<std::size_t>(high - low) >= kMaxExpansion) {
+        malformed("host list", list, fmt::format("range {} names more than {} hosts", item, kMaxExpansion));
+      }
       const auto width = low_text.size();
+      if (out.size() + static_cast<std::size_t>(high - low) >= kMaxExpansion) {
+        malformed("host list", list, fmt::format("it names more than {} hosts", kMaxExpansion));
+      }
       for (auto n = low; n <= high; ++n) out.push_back(fmt::format("{:0{}d}", n, width));
     }
     if (comma == std::string::npos) break;
@@ -60,11 +69,18 @@ std::vector<std::string> expand_one(const std::string& expr, const std::string& 
     const auto body = expr.substr(open + 1, close - open - 1);
     if (body.find('[') != std::string::npos) malformed("host list", list, "nested '['");
     std::vector<std::string> next;
+    const auto numbers = expand_ranges(body, list);
+    if (prefixes.size() * numbers.size() > kMaxExpansion) {
+      malformed("host list", list, fmt::format("it expands to more than {} hosts", kMaxExpansion));
+    }
     for (const auto& p : prefixes) {
-      for (const auto& n : expand_ranges(body, list)) next.push_back(p + n);
+      for (const auto& n : numbers) next.push_back(p + n);
     }
     prefixes = std::move(next);
     i = close + 1;
+    if (prefixes.size() > kMaxExpansion) {
+      malformed("host list", list, fmt::format("it expands to more than {} hosts", kMaxExpansion));
+    }
   }
   return prefixes;
 }
@@ -79,6 +95,7 @@ std::vector<std::string> expand_hostlist(const std::string& hostlist) {
   auto flush = [&] {
     if (current.empty()) malformed("host list", hostlist, "empty host name");
     for (auto& h : expand_one(current, hostlist)) hosts.push_back(std::move(h));
+    if (hosts.size() > kMaxExpansion) malformed("host list", hostlist, fmt::format("it names more than {} hosts", kMaxExpansion));
     current.clear();
   };
   for (char c : hostlist) {
@@ -111,13 +128,16 @@ std::vector<int64_t> expand_tasks_per_node(const std::string& counts) {
     if (paren != std::string::npos) {
       if (item.back() != ')') malformed("tasks-per-node list", counts, fmt::format("'{}' lacks ')'", item));
       const auto times = item.substr(paren + 2, item.size() - paren - 3);
-      if (times.empty() || times.find_first_not_of("0123456789") != std::string::npos) {
-        malformed("tasks-per-node list", counts, fmt::format("'{}' has no repeat count", item));
+      if (times.empty() || times.size() > 9 || times.find_first_not_of("0123456789") != std::string::npos) {
+        malformed("tasks-per-node list", counts, fmt::format("'{}' has no repeat count of at most 9 digits", item));
       }
       repeat = std::stoll(times);
+      if (out.size() + static_cast<std::size_t>(repeat) > kMaxExpansion) {
+        malformed("tasks-per-node list", counts, fmt::format("it names more than {} nodes", kMaxExpansion));
+      }
     }
-    if (count_text.empty() || count_text.find_first_not_of("0123456789") != std::string::npos) {
-      malformed("tasks-per-node list", counts, fmt::format("'{}' is not a count", item));
+    if (count_text.empty() || count_text.size() > 9 || count_text.find_first_not_of("0123456789") != std::string::npos) {
+      malformed("tasks-per-node list", counts, fmt::format("'{}' is not a count of at most 9 digits", item));
     }
     const auto count = std::stoll(count_text);
     for (int64_t r = 0; r < repeat; ++r) out.push_back(count);

@@ -55,6 +55,11 @@ expect_exit 2 "data.num_workers 100000 is more loader threads than 256" "a huge 
 expect_exit 2 "loggers.name '../outside' would put the run directory outside loggers.logs_dir" "loggers.name with .." -- "${run[@]}" fit --config "$CFG" --loggers.name ../outside
 expect_exit 2 "loggers.name '/tmp/x' would put the run directory outside" "an absolute loggers.name" -- "${run[@]}" fit --config "$CFG" --loggers.name /tmp/x
 check "... neither left a directory behind" test ! -e "$WORK/outside" -a ! -e /tmp/x/version_0
+expect_exit 2 "--nproc-per-node 9223372036854775807 is more than 4096 ranks on one node" "a huge --nproc-per-node" -- \
+  "$LAUNCH" --nproc-per-node 9223372036854775807 -- fit
+expect_exit 1 "malformed Slurm host list 'r\[0-99999\]n\[0-99999\]': it expands to more than 100000 hosts" "a host list expanding to 10^10 hosts" -- \
+  env SLURM_JOB_ID=1 SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_NODEID=0 SLURM_STEP_NUM_TASKS=1 SLURM_STEP_NUM_NODES=1 \
+  SLURM_STEP_TASKS_PER_NODE=1 SLURM_STEP_NODELIST='r[0-99999]n[0-99999]' "$LAUNCH" --print-plan
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

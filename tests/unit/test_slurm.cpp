@@ -206,3 +206,14 @@ TEST_CASE("GPU binding: local rank modulo the visible GPUs", "[slurm]") {
   CHECK(plan.ranks[3].device == "cuda:3");
   CHECK(plan.world_size == 8);
 }
+
+TEST_CASE("expansions are bounded: a short string never allocates for seconds", "[slurm]") {
+  CHECK_THROWS_WITH(expand_hostlist("r[0-99999]n[0-99999]"), Catch::Contains("expands to more than 100000 hosts"));
+  CHECK_THROWS_WITH(expand_hostlist("n[0-99999,0-99999]"), Catch::Contains("more than 100000 hosts"));
+  CHECK_THROWS_WITH(expand_hostlist("n[0-99999999999]"), Catch::Contains("at most 9 digits"));
+  CHECK_THROWS_WITH(expand_tasks_per_node("1(x99999999999)"), Catch::Contains("at most 9 digits"));
+  CHECK_THROWS_WITH(expand_tasks_per_node("1(x999999999)"), Catch::Contains("more than 100000 nodes"));
+  CHECK_THROWS_WITH(expand_tasks_per_node("99999999999999999999"), Catch::Contains("at most 9 digits"));
+  CHECK(expand_hostlist("n[1-3]").size() == 3);
+  CHECK(expand_tasks_per_node("2(x3),1") == std::vector<int64_t>{2, 2, 2, 1});
+}
