@@ -11,7 +11,7 @@ expect_exit 2 "not valid JSON: .*line 2, column 30" "invalid JSON names line and
 echo '{"trainer": {"max_epoch": 2}, "plugins": ["fashion_mnist"]}' > unknown.json
 expect_exit 2 "unknown config key trainer.max_epoch; valid trainer keys: .*max_epochs" "unknown key lists valid ones" -- "${run[@]}" fit --config unknown.json
 echo '{"trainer": {"max_epochs": "three"}, "plugins": ["fashion_mnist"]}' > type.json
-expect_exit 2 "trainer.max_epochs: expected integer, got 'three'" "wrong type" -- "${run[@]}" fit --config type.json
+expect_exit 2 "config file type.json: trainer.max_epochs must be a JSON integer, not .three." "wrong type" -- "${run[@]}" fit --config type.json
 expect_exit 2 "trainer.max_epochs: must be at least 1" "max_epochs -1" -- "${run[@]}" fit --config "$CFG" --trainer.max_epochs -1
 expect_exit 2 "data.batch_size: must be at least 1" "batch_size 0" -- "${run[@]}" fit --config "$CFG" --data.batch_size 0
 expect_exit 1 "plugin file ./nope.so does not exist" "missing plugin file" -- "${run[@]}" fit --config "$CFG" --plugin ./nope.so
@@ -60,6 +60,10 @@ expect_exit 2 "--nproc-per-node 9223372036854775807 is more than 4096 ranks on o
 expect_exit 1 "malformed Slurm host list 'r\[0-99999\]n\[0-99999\]': it expands to more than 100000 hosts" "a host list expanding to 10^10 hosts" -- \
   env SLURM_JOB_ID=1 SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_NODEID=0 SLURM_STEP_NUM_TASKS=1 SLURM_STEP_NUM_NODES=1 \
   SLURM_STEP_TASKS_PER_NODE=1 SLURM_STEP_NODELIST='r[0-99999]n[0-99999]' "$LAUNCH" --print-plan
+echo '{"trainer": {"max_epochs": [1, 2]}}' > array.json
+expect_exit 2 "config file array.json: trainer.max_epochs must be a JSON integer, not \[1,2\]" "an array where a count belongs" -- "${run[@]}" fit --config array.json --plugin "$TESTKIT" --model mlp --data synthetic
+echo '{"loggers": {"name": 5}}' > number.json
+expect_exit 2 "config file number.json: loggers.name must be a JSON string, not 5" "a number where a name belongs" -- "${run[@]}" fit --config number.json --plugin "$TESTKIT" --model mlp --data synthetic
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

@@ -1,5 +1,6 @@
 #include "WorkerCommandLine.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -148,6 +149,44 @@ nlohmann::json split_list(const std::string& text) {
   return out;
 }
 
+// A JSON value of the wrong kind (an array for a count, a number for a name) would otherwise
+// be turned into text and pass, or lose all but one element: refused where it stands.
+void check_value_types(const nlohmann::json& document, const std::map<std::string, OptionSet>& sections,
+                       const std::string& file) {
+  for (const auto& [section, body] : document.items()) {
+    const auto options = sections.find(section);
+    if (options == sections.end() || !body.is_object()) continue;
+    for (const auto& [key, value] : body.items()) {
+      const auto* spec = options->second.find(key);
+      if (spec == nullptr) continue;  // an unknown key is reported with the valid ones later
+      bool fits = false;
+      switch (spec->type) {
+        case OptionType::Int: fits = value.is_number_integer(); break;
+        case OptionType::Float: fits = value.is_number(); break;
+        case OptionType::Bool: fits = value.is_boolean(); break;
+        case OptionType::String: fits = value.is_string(); break;
+        case OptionType::StringList:
+          fits = value.is_string() || (value.is_array() && std::all_of(value.begin(), value.end(),
+                                                                       [](const auto& v) { return v.is_string(); }));
+          break;
+      }
+      if (!fits) {
+        throw ConfigError(fmt::format("config file {}: {}.{} must be {}, not {}", file, section, key,
+                                      spec->type == OptionType::StringList ? "a list of strings"
+                                                                           : std::string("a JSON ") + to_string(spec->type),
+                                      value.dump().substr(0, 60)));
+      }
+    }
+  }
+  for (const char* section : {"model", "data", "trainer"}) {
+    if (document.contains(section) && document[section].is_object() && document[section].contains("name") &&
+        !document[section]["name"].is_string()) {
+      throw ConfigError(fmt::format("config file {}: {}.name must be a string, not {}", file, section,
+                                    document[section]["name"].dump().substr(0, 60)));
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json read_config_file(const std::string& path) {
@@ -255,6 +294,8 @@ WorkerInvocation parse_worker_command_line(const std::vector<std::string>& args,
   DataModule::declare_base_options(sections.at("data"));
   if (!data_name.empty()) registry.data(data_name).declare_options(sections.at("data"));
   if (!model_name.empty()) registry.model(model_name).declare_options(sections.at("model"));
+
+  if (early.config) check_value_types(document, sections, *early.config);
 
   CLI::App app{"bolt-worker: runs one rank of a Bolt fit / validate / test",
                "bolt-worker"};
