@@ -69,8 +69,10 @@ std::optional<SlurmEnvironment> SlurmEnvironment::detect(const EnvLookup& lookup
   } else if (auto submit = read.first("master_addr", {"SLURM_SUBMIT_HOST"})) {
     env.master_addr = *submit;  // last resort: often a login node outside the allocation
   }
+  int64_t per_node_count = -1;
   if (auto counts = read.first("local_world_size", {"SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"})) {
     const auto per_node = expand_tasks_per_node(*counts);
+    per_node_count = static_cast<int64_t>(per_node.size());
     if (env.node_id >= static_cast<int64_t>(per_node.size())) {
       throw EnvironmentError(fmt::format("SLURM_NODEID={} but {}='{}' lists {} nodes", env.node_id,
                                          env.sources["local_world_size"], *counts, per_node.size()));
@@ -83,6 +85,18 @@ std::optional<SlurmEnvironment> SlurmEnvironment::detect(const EnvLookup& lookup
                                          env.sources["local_world_size"], *counts, total,
                                          env.sources["world_size"], env.num_tasks));
     }
+  }
+  // One step's node count, node list and tasks-per-node list describe the same nodes.
+  auto step_scoped = [&](const char* key) { return env.sources[key].rfind("SLURM_STEP_", 0) == 0; };
+  if (env.in_step && step_scoped("nnodes") && step_scoped("master_addr") &&
+      static_cast<int64_t>(env.nodes.size()) != env.num_nodes) {
+    throw EnvironmentError(fmt::format("{}={} but {} names {} host(s)", env.sources["nnodes"], env.num_nodes,
+                                       env.sources["master_addr"], env.nodes.size()));
+  }
+  if (env.in_step && step_scoped("nnodes") && step_scoped("local_world_size") && per_node_count >= 0 &&
+      per_node_count != env.num_nodes) {
+    throw EnvironmentError(fmt::format("{}={} but {} lists {} node(s)", env.sources["nnodes"], env.num_nodes,
+                                       env.sources["local_world_size"], per_node_count));
   }
   if (env.proc_id >= env.num_tasks) {
     throw EnvironmentError(fmt::format("SLURM_PROCID={} is not below {}={}", env.proc_id,

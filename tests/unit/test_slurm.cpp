@@ -217,3 +217,19 @@ TEST_CASE("expansions are bounded: a short string never allocates for seconds", 
   CHECK(expand_hostlist("n[1-3]").size() == 3);
   CHECK(expand_tasks_per_node("2(x3),1") == std::vector<int64_t>{2, 2, 2, 1});
 }
+
+TEST_CASE("a step's node count, node list and tasks-per-node list must agree", "[slurm]") {
+  std::map<std::string, std::string> step{{"SLURM_JOB_ID", "1"},          {"SLURM_STEP_ID", "0"},
+                                          {"SLURM_PROCID", "0"},          {"SLURM_LOCALID", "0"},
+                                          {"SLURM_NODEID", "0"},          {"SLURM_STEP_NUM_TASKS", "7"},
+                                          {"SLURM_STEP_NUM_NODES", "7"},  {"SLURM_STEP_TASKS_PER_NODE", "1(x7)"},
+                                          {"SLURM_STEP_NODELIST", "n[1-2]"}};
+  CHECK_THROWS_WITH(bolt::slurm::SlurmEnvironment::detect(lookup_in(step)),
+                    Catch::Contains("SLURM_STEP_NUM_NODES=7 but SLURM_STEP_NODELIST names 2 host(s)"));
+  step["SLURM_STEP_NODELIST"] = "n[1-7]";
+  step["SLURM_STEP_TASKS_PER_NODE"] = "7";
+  CHECK_THROWS_WITH(bolt::slurm::SlurmEnvironment::detect(lookup_in(step)),
+                    Catch::Contains("SLURM_STEP_NUM_NODES=7 but SLURM_STEP_TASKS_PER_NODE lists 1 node(s)"));
+  step["SLURM_STEP_TASKS_PER_NODE"] = "1(x7)";
+  CHECK(bolt::slurm::SlurmEnvironment::detect(lookup_in(step))->nodes.size() == 7);
+}
