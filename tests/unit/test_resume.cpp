@@ -11,6 +11,10 @@
 #include "logging/ProgressBar.h"
 #include "test_support.h"
 #include "train/StopSignal.h"
+#include "checkpoint/Checkpoint.h"
+
+#include <torch/nn/modules/linear.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -96,4 +100,17 @@ TEST_CASE("the requeue signal only sets a flag, and the old disposition comes ba
   bolt::StopSignal none("none");
   CHECK(none.number() == 0);
   CHECK_FALSE(none.received());
+}
+
+TEST_CASE("a checkpoint write never follows a link planted at its temp name", "[resume]") {
+  TempDir dir;
+  const auto victim = dir.write("victim.txt", "keep me");
+  const auto temp = dir.path / (".last.pt.tmp." + std::to_string(::getpid()));
+  fs::create_symlink(victim, temp);
+  torch::nn::Linear model(2, 2);
+  bolt::save_checkpoint(dir.path / "last.pt", *model, {}, {{"epoch", 1}});
+  CHECK(read_all(victim) == "keep me");
+  CHECK(fs::is_regular_file(fs::symlink_status(dir.path / "last.pt")));
+  CHECK_FALSE(fs::exists(fs::symlink_status(temp)));
+  CHECK(bolt::load_checkpoint(dir.path / "last.pt", *model, {})["epoch"] == 1);
 }

@@ -75,7 +75,12 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& model,
   fs::create_directories(dir, ec);
   remove_stale_temp_files(dir, path.filename().string());
   const auto temp = dir / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
-  FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  // Created exclusively and never through a link: whatever sits at the temp name (a planted
+  // symlink, a file of an earlier process with our pid) is unlinked, not written through.
+  constexpr int kCreate = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int raw = ::open(temp.c_str(), kCreate, 0644);
+  if (raw < 0 && errno == EEXIST && ::unlink(temp.c_str()) == 0) raw = ::open(temp.c_str(), kCreate, 0644);
+  FileDescriptor fd(raw);
   if (fd.get() < 0) fail(path, fmt::format("cannot create {}: {}", temp.string(), std::strerror(errno)));
   bool write_ok = true;
   archive.save_to([&](const void* data, size_t size) -> size_t {
