@@ -64,6 +64,10 @@ echo '{"trainer": {"max_epochs": [1, 2]}}' > array.json
 expect_exit 2 "config file array.json: trainer.max_epochs must be a JSON integer, not \[1,2\]" "an array where a count belongs" -- "${run[@]}" fit --config array.json --plugin "$TESTKIT" --model mlp --data synthetic
 echo '{"loggers": {"name": 5}}' > number.json
 expect_exit 2 "config file number.json: loggers.name must be a JSON string, not 5" "a number where a name belongs" -- "${run[@]}" fit --config number.json --plugin "$TESTKIT" --model mlp --data synthetic
+expect_exit 2 "the width of %\(message\)99999999999s is more than 1000 characters" "a huge field width in loggers.loggerfmt" -- \
+  "${run[@]}" fit --config "$CFG" --loggers.loggerfmt '%(message)99999999999s'
+expect_exit 2 "loggers.datefmt .* gives an empty or longer than 127-character timestamp" "a loggers.datefmt too long to print" -- \
+  "${run[@]}" fit --config "$CFG" --loggers.datefmt "$(printf '%%Y-%%m-%%d %.0s' $(seq 40))"
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

@@ -47,7 +47,16 @@ PythonLogFormatter::PythonLogFormatter(const std::string& format, std::string da
       fields_.push_back({Field::Literal, format.substr(last, match.position() - last), 0});
     }
     const std::string name = match[1];
-    Field f{Field::Literal, "", match[2].length() ? std::stoi(match[2]) : 0};
+    // A field is padded to at most kMaxFieldWidth characters: a wider one is a typo, and a
+    // huge one would allocate that much for every line.
+    constexpr int kMaxFieldWidth = 1000;
+    const auto digits = match[2].str();
+    const auto magnitude = digits.empty() || digits == "-" ? std::string() : digits.substr(digits[0] == '-');
+    if (magnitude.size() > 4 || (!magnitude.empty() && std::stoi(magnitude) > kMaxFieldWidth)) {
+      throw ConfigError(fmt::format("loggers.loggerfmt: the width of %({}){}{} is more than {} characters",
+                                    match[1].str(), digits, match[3].str(), kMaxFieldWidth));
+    }
+    Field f{Field::Literal, "", magnitude.empty() ? 0 : std::stoi(digits)};
     if (f.width != 0 && match[2].str()[0] != '-') f.width = std::abs(f.width);
     if (name == "asctime") f.kind = Field::AscTime;
     else if (name == "levelname") f.kind = Field::LevelName;
@@ -61,6 +70,19 @@ PythonLogFormatter::PythonLogFormatter(const std::string& format, std::string da
     last = static_cast<std::size_t>(match.position() + match.length());
   }
   if (last < format.size()) fields_.push_back({Field::Literal, format.substr(last), 0});
+  // strftime writes nothing at all when the result does not fit its buffer (128 bytes): the
+  // timestamp would vanish from every line. Checked once here with a sample time.
+  char buffer[128];
+  std::tm sample{};
+  sample.tm_year = 2000 - 1900;
+  sample.tm_mday = 28;
+  sample.tm_mon = 11;
+  sample.tm_hour = 23;
+  sample.tm_wday = 3;
+  if (!datefmt_.empty() && std::strftime(buffer, sizeof buffer, datefmt_.c_str(), &sample) == 0) {
+    throw ConfigError(fmt::format("loggers.datefmt '{}' gives an empty or longer than {}-character timestamp: "
+                                  "shorten it (e.g. %Y-%m-%d %H:%M:%S)", datefmt_.substr(0, 80), sizeof buffer - 1));
+  }
 }
 
 void PythonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
