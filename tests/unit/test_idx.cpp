@@ -55,3 +55,28 @@ TEST_CASE("IDX: truncated, wrong magic, trailing bytes, not gzip, missing", "[id
   CHECK_THROWS_AS(fashion_mnist::read_idx(cut, 3), bolt::DataError);
   CHECK_THROWS_WITH(fashion_mnist::read_idx((dir.path / "none.gz").string(), 3), Catch::Contains("does not exist"));
 }
+
+TEST_CASE("IDX: a header that lies about its size is refused before allocating", "[idx]") {
+  TempDir dir;
+  // 60000 x 2^20 x 4 bytes announced (~250 GB) in a file of a few dozen bytes.
+  const std::vector<unsigned char> liar = {0, 0, 8, 3, 0, 0, 0xEA, 0x60, 0, 0x10, 0, 0, 0, 0, 0, 4, 1, 2, 3};
+  CHECK_THROWS_WITH(fashion_mnist::read_idx(gzip_file(dir, "liar.gz", liar), 3), Catch::Contains("cannot hold that many"));
+  const std::vector<unsigned char> huge = {0, 0, 8, 3, 0x0F, 0xFF, 0xFF, 0xFF, 0x0F, 0xFF, 0xFF, 0xFF, 0x0F, 0xFF, 0xFF, 0xFF};
+  CHECK_THROWS_WITH(fashion_mnist::read_idx(gzip_file(dir, "huge.gz", huge), 3), Catch::Contains("more than 1 TB"));
+}
+
+TEST_CASE("IDX cache: a damaged entry is discarded and rebuilt, every time", "[idx]") {
+  TempDir dir;
+  const auto source = gzip_file(dir, "ok.gz", images_idx(3, 2, 4));
+  const auto cache = dir.path / "cache";
+  auto first = fashion_mnist::read_idx_cached(source, 3, cache.string());
+  REQUIRE(std::distance(std::filesystem::directory_iterator(cache), {}) == 1);
+  const auto entry = std::filesystem::directory_iterator(cache)->path();
+  for (const auto& damage : {std::string("BOLTIDX1\x03\0\0\0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff", 24),
+                             std::string("BOLTIDX1"), std::string("garbage")}) {
+    std::ofstream(entry, std::ios::binary | std::ios::trunc) << damage;
+    auto again = fashion_mnist::read_idx_cached(source, 3, cache.string());
+    CHECK(again.equal(first));
+    CHECK(std::filesystem::file_size(entry) > damage.size());  // rebuilt
+  }
+}

@@ -72,7 +72,18 @@ at::Tensor read_idx(const std::string& path, int expected_dims) {
       throw bolt::DataError(fmt::format("{} has an implausible dimension size {}", path, size));
     }
     sizes.push_back(size);
+    if (total > (int64_t{1} << 40) / size) {
+      throw bolt::DataError(fmt::format("{} announces more than 1 TB of data in its header: it is not a real IDX file", path));
+    }
     total *= size;
+  }
+  // Deflate packs at most ~1032:1: a header announcing more than the file can hold lies, and
+  // believing it would allocate that much before the read finds the file short.
+  std::error_code ec;
+  const auto on_disk = std::filesystem::file_size(path, ec);
+  if (!ec && static_cast<uint64_t>(total) > on_disk * 1100 + 4096) {
+    throw bolt::DataError(fmt::format("{} announces {} bytes of data in its header, but a file of {} bytes cannot "
+                                      "hold that many: the file is corrupt or not IDX", path, total, on_disk));
   }
   auto data = at::empty(sizes, at::kByte);
   read_exact(file.get(), data.data_ptr<uint8_t>(), static_cast<std::size_t>(total), path, "data");
@@ -101,6 +112,17 @@ std::optional<at::Tensor> load_cache(const std::filesystem::path& file, int expe
   if (!in.read(reinterpret_cast<char*>(sizes.data()), static_cast<std::streamsize>(dims * sizeof(int64_t)))) {
     return std::nullopt;
   }
+  // A damaged entry is discarded (and rebuilt by the caller) unless its sizes account for
+  // exactly the bytes that follow them.
+  std::error_code ec;
+  const auto header = static_cast<int64_t>(8 + sizeof dims + dims * sizeof(int64_t));
+  const auto payload = static_cast<int64_t>(std::filesystem::file_size(file, ec)) - header;
+  int64_t total = 1;
+  for (const auto size : sizes) {
+    if (size <= 0 || total > payload / size) return std::nullopt;
+    total *= size;
+  }
+  if (ec || total != payload) return std::nullopt;
   auto data = at::empty(sizes, at::kByte);
   if (!in.read(reinterpret_cast<char*>(data.data_ptr<uint8_t>()), data.numel()) || in.peek() != EOF) {
     return std::nullopt;
