@@ -68,6 +68,13 @@ expect_exit 2 "the width of %\(message\)99999999999s is more than 1000 character
   "${run[@]}" fit --config "$CFG" --loggers.loggerfmt '%(message)99999999999s'
 expect_exit 2 "loggers.datefmt .* gives an empty or longer than 127-character timestamp" "a loggers.datefmt too long to print" -- \
   "${run[@]}" fit --config "$CFG" --loggers.datefmt "$(printf '%%Y-%%m-%%d %.0s' $(seq 40))"
+mkdir -p badlabel && cp "$FASHION"/*.gz badlabel/ && /usr/bin/python3 - badlabel/t10k-labels-idx1-ubyte.gz <<'PY'
+import gzip, sys
+data = bytearray(gzip.open(sys.argv[1]).read()); data[8 + 5] = 12  # sample 5 gets class 12
+gzip.open(sys.argv[1], 'wb').write(bytes(data))
+PY
+expect_exit 1 "t10k-labels-idx1-ubyte.gz: sample 5 has label 12, but Fashion-MNIST has classes 0-9" "a label outside the classes names file and sample" -- \
+  "${run[@]}" fit --config "$CFG" --data.data_dir badlabel --data.cache_dir ""
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

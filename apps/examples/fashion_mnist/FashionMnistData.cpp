@@ -70,16 +70,25 @@ bolt::DatasetSplits FashionMnistData::setup_dataset() {
   auto test_labels = read("t10k-labels-idx1-ubyte.gz", 1);
   const double mean = config().get_float("mean");
   const double std = config().get_float("std");
-  auto make = [&](at::Tensor images, at::Tensor labels) {
+  auto make = [&](at::Tensor images, at::Tensor labels, const char* labels_file) {
     if (images.size(0) != labels.size(0)) {
       throw bolt::DataError(fmt::format("{} has {} images but {} labels", dir.string(),
                                         images.size(0), labels.size(0)));
     }
+    // Fashion-MNIST has 10 classes: a label beyond them would surface as libtorch's
+    // "Target N is out of bounds" at some step, naming neither the file nor the sample.
+    constexpr int64_t kClasses = 10;
+    if (labels.numel() > 0 && labels.max().item<int64_t>() >= kClasses) {
+      const auto index = labels.argmax().item<int64_t>();
+      throw bolt::DataError(fmt::format("{}: sample {} has label {}, but Fashion-MNIST has classes 0-{}: the file "
+                                        "is corrupt or not Fashion-MNIST's", (dir / labels_file).string(), index,
+                                        labels[index].item<int64_t>(), kClasses - 1));
+    }
     return std::make_shared<NormalizedImages>(images.unsqueeze(1), labels.to(at::kLong), mean, std);
   };
   bolt::DatasetSplits splits;
-  splits.train = make(train_images.get(), train_labels.get());
-  splits.test = make(test_images.get(), test_labels.get());
+  splits.train = make(train_images.get(), train_labels.get(), "train-labels-idx1-ubyte.gz");
+  splits.test = make(test_images.get(), test_labels.get(), "t10k-labels-idx1-ubyte.gz");
   return splits;  // val: split off train by num_splits
 }
 
