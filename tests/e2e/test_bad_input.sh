@@ -75,6 +75,17 @@ gzip.open(sys.argv[1], 'wb').write(bytes(data))
 PY
 expect_exit 1 "t10k-labels-idx1-ubyte.gz: sample 5 has label 12, but Fashion-MNIST has classes 0-9" "a label outside the classes names file and sample" -- \
   "${run[@]}" fit --config "$CFG" --data.data_dir badlabel --data.cache_dir ""
+/usr/bin/python3 "$SRC/tests/tools/full_accept_queue.py" 30 > blackhole.port &
+blackhole=$!
+for _ in $(seq 50); do [[ -s blackhole.port ]] && break; sleep 0.1; done
+start=$(date +%s.%N)
+expect_exit 1 "the master at 127.0.0.1:$(cat blackhole.port) did not come up within 3 s" \
+  "a master whose host drops connection attempts: the rank gives up at trainer.dist_timeout_s" -- \
+  env RANK=1 WORLD_SIZE=2 LOCAL_RANK=1 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT="$(cat blackhole.port)" \
+  "$WORKER" fit --config "$CFG" --trainer.dist_timeout_s 3
+check "... within 3 s + 4 s, not the kernel's minutes of SYN retries" \
+  /usr/bin/python3 -c "import sys, time; sys.exit(0 if time.time() - $start < 7 else 1)"
+kill "$blackhole" 2>/dev/null; wait "$blackhole" 2>/dev/null
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

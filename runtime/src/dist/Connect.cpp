@@ -1,9 +1,11 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@
 #endif
 
 #include "../util/ErrorText.h"
+#include "../util/FileDescriptor.h"
 #include "Communicator.h"
 #include "ShmCommunicator.h"
 #include "StoreValues.h"
@@ -83,6 +86,22 @@ class C10dCommunicator : public Communicator {
   c10::Device device_;
 };
 
+// One connection attempt that gives up after `limit`: a blocking connect() to a host that
+// drops packets (a firewall, a full accept queue) would wait for the kernel's SYN retries,
+// minutes past trainer.dist_timeout_s.
+bool connects_within(const addrinfo& address, std::chrono::milliseconds limit) {
+  const int fd = ::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, address.ai_protocol);
+  if (fd < 0) return false;
+  FileDescriptor owned(fd);
+  if (::connect(fd, address.ai_addr, address.ai_addrlen) == 0) return true;
+  if (errno != EINPROGRESS) return false;
+  pollfd waiting{fd, POLLOUT, 0};
+  if (::poll(&waiting, 1, static_cast<int>(limit.count())) != 1) return false;
+  int error = 0;
+  socklen_t size = sizeof error;
+  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0;
+}
+
 // TCPStore clients retry a refused connection only after a long back-off; waiting here for
 // the port to accept in 10 ms steps makes the rendezvous as fast as rank 0's start-up.
 void wait_for_listener(const std::string& host, int64_t port, std::chrono::seconds timeout) {
@@ -98,11 +117,7 @@ void wait_for_listener(const std::string& host, int64_t port, std::chrono::secon
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     for (auto* a = addresses.get(); a != nullptr; a = a->ai_next) {
-      const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-      if (fd < 0) continue;
-      const bool ok = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
-      ::close(fd);
-      if (ok) return;
+      if (connects_within(*a, std::chrono::milliseconds(1000))) return;
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw DistributedError(fmt::format(

@@ -50,8 +50,12 @@ class FitLoop {
 
   // Preemption.cpp
   void stop_for_requeue(int64_t epoch, int64_t epoch_step);
-  // Rank 0 under Slurm: requeues unless the time limit came trainer.max_requeues times; "" or why not.
-  std::string requeue_under_policy(int64_t epoch, int64_t epoch_step);
+  // Rank 0 under Slurm: requeues unless the time limit came trainer.max_requeues times.
+  struct RequeueOutcome {
+    std::string refusal;  // trainer.max_requeues said no (the message for the user)
+    std::string failure;  // scontrol requeue failed (why)
+  };
+  RequeueOutcome requeue_under_policy(int64_t epoch, int64_t epoch_step);
   bool any_rank_signalled();
 
   Trainer& trainer_;

@@ -16,9 +16,6 @@ namespace bolt {
 
 namespace {
 
-// Marks a refusal by trainer.max_requeues (the message follows), as opposed to a failed requeue.
-constexpr const char* kNotRequeued = "not requeued: ";
-
 // The lead of --signal=SIG@LEAD, which `bolt-launch submit` exports; Slurm's examples use 90.
 double signal_lead_s() {
   const char* text = std::getenv("BOLT_SIGNAL_LEAD_S");
@@ -29,7 +26,7 @@ double signal_lead_s() {
 
 }  // namespace
 
-std::string FitLoop::requeue_under_policy(int64_t epoch, int64_t epoch_step) {
+FitLoop::RequeueOutcome FitLoop::requeue_under_policy(int64_t epoch, int64_t epoch_step) {
   const auto& job = s_.env.slurm_job_id;
   const auto left = slurm_seconds_left(job);
   const bool time_limit = is_time_limit_stop(left, signal_lead_s());
@@ -38,17 +35,17 @@ std::string FitLoop::requeue_under_policy(int64_t epoch, int64_t epoch_step) {
     s_.log->warn("fit: the stop is job {}'s time limit ({:.0f} s left); time-limit requeues so far: {} of "
                  "trainer.max_requeues {}", job, *left, earlier, o_.max_requeues);
     if (earlier >= o_.max_requeues) {
-      return fmt::format("{}job {} reached its time limit {} times (trainer.max_requeues {}): last.pt is "
-                         "written but the job is not requeued again; give it a longer --time, or raise "
-                         "trainer.max_requeues, and resubmit (trainer.resume auto continues the run)",
-                         kNotRequeued, job, earlier + 1, o_.max_requeues);
+      return {fmt::format("job {} reached its time limit {} times (trainer.max_requeues {}): last.pt is "
+                          "written but the job is not requeued again; give it a longer --time, or raise "
+                          "trainer.max_requeues, and resubmit (trainer.resume auto continues the run)",
+                          job, earlier + 1, o_.max_requeues), {}};
     }
   } else {
     s_.log->warn("fit: the stop is a preemption of job {} ({}): it is requeued whatever "
                  "trainer.max_requeues says", job,
                  left ? fmt::format("{:.0f} s of its time limit left", *left) : std::string("no time limit"));
   }
-  if (auto failure = requeue_slurm_job(job); !failure.empty()) return failure;
+  if (auto failure = requeue_slurm_job(job); !failure.empty()) return {{}, failure};
   append_requeue_record(s_.run_dir, {{"unix_time", std::time(nullptr)}, {"job", job},
                                      {"reason", time_limit ? "time_limit" : "preemption"},
                                      {"epoch", epoch + (epoch_step > 0 ? 1 : 0)}, {"epoch_step", epoch_step},
@@ -81,12 +78,13 @@ void FitLoop::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
   // --kill-on-bad-exit, bolt-launch) seeing one rank exit could kill rank 0 mid-way.
   if (s_.comm) s_.comm->barrier();
   s_.stopped_for_requeue = true;
-  std::string requeue_failure;
-  if (s_.env.rank == 0 && !s_.env.slurm_job_id.empty()) requeue_failure = requeue_under_policy(epoch, epoch_step);
+  RequeueOutcome outcome;
+  if (s_.env.rank == 0 && !s_.env.slurm_job_id.empty()) outcome = requeue_under_policy(epoch, epoch_step);
+  const auto& requeue_failure = outcome.failure;
   if (s_.comm) s_.comm->barrier();
   if (s_.env.rank != 0) return;
-  if (requeue_failure.rfind(kNotRequeued, 0) == 0) {
-    s_.deferred_error = requeue_failure.substr(std::string(kNotRequeued).size());
+  if (!outcome.refusal.empty()) {
+    s_.deferred_error = outcome.refusal;
     return;
   }
   if (!requeue_failure.empty()) {
