@@ -15,6 +15,8 @@
 #include "../ParseCommandLine.h"
 #include "SlurmQueries.h"
 #include "SubmitRecord.h"
+#include "bolt/MonitorMode.h"
+#include "bolt/RunDirectories.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -28,34 +30,17 @@ bool is_final(const std::string& state) {
          state != "COMPLETING" && state != "SUSPENDED" && state != "REQUEUE_HOLD" && state != "REQUEUE_FED";
 }
 
-// trainer.monitor_mode's rule: auto minimizes names ending in "loss".
-bool maximizes(const std::string& monitor, const std::string& mode) {
-  const bool loss = monitor.size() >= 4 && monitor.compare(monitor.size() - 4, 4, "loss") == 0;
-  return mode == "max" || (mode == "auto" && !loss);
-}
-
-// The run directory a task wrote: <logs_dir>/<run name>/version_* whose launch.json names the
-// task's run id (the job id, or "<array job>_<task>" for an array task); else the newest
-// version, if any.
-fs::path run_dir_of(const fs::path& logs_dir, const std::string& run_name, const std::string& job_id) {
-  fs::path newest;
-  long newest_version = -1;
-  std::error_code ec;
-  for (fs::directory_iterator it(logs_dir / run_name, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto name = it->path().filename().string();
-    if (name.rfind("version_", 0) != 0) continue;
-    const auto launch = read_json_file(it->path() / "launch.json");
-    if (launch && launch->is_object() && launch->value("run_id", std::string()) == job_id && !job_id.empty()) return it->path();
-    const long version = std::strtol(name.c_str() + 8, nullptr, 10);
-    if (version > newest_version) newest_version = version, newest = it->path();
-  }
-  return newest;
+// The run directory a task wrote: the one whose launch.json names the task's run id (the job
+// id, or "<array job>_<task>"); else, once Slurm has forgotten the task, the newest one.
+fs::path run_dir_of(const fs::path& logs_dir, const std::string& run_name, const std::string& run_id) {
+  const auto dir = find_version_of_run(logs_dir, run_name, run_id);
+  return dir.empty() ? find_newest_version_with(logs_dir, run_name, "launch.json") : dir;
 }
 
 // Epoch reached, best monitored validation value and requeues, from the run directory.
 void describe_run(const fs::path& run_dir, const nlohmann::json& manifest, nlohmann::json& row) {
   const auto monitor = manifest.value("monitor", std::string("score"));
-  const bool maximize = maximizes(monitor, manifest.value("monitor_mode", std::string("auto")));
+  const bool maximize = monitor_maximizes(monitor, manifest.value("monitor_mode", std::string("auto")));
   const auto config = read_json_file(run_dir / "config.json");
   if (config && config->contains("trainer")) row["max_epochs"] = (*config)["trainer"].value("max_epochs", 0);
   std::ifstream metrics(run_dir / "metrics.jsonl");
@@ -80,30 +65,11 @@ void describe_run(const fs::path& run_dir, const nlohmann::json& manifest, nlohm
   row["time_limit_requeues"] = time_limits;
 }
 
-nlohmann::json rows_of(const std::string& submit_dir);
-
-}  // namespace
-
-nlohmann::json submission_rows(const std::string& submit_dir) {
-  try {
-    return rows_of(submit_dir);
-  } catch (const nlohmann::json::exception& e) {
-    // A manifest or run file edited by hand, or written by another version of Bolt.
-    throw EnvironmentError(fmt::format("status: {} or a run directory it names holds a value of an unexpected "
-                                       "type ({}): was it written by bolt-launch submit?", submit_dir,
-                                       std::string(e.what()).substr(std::string(e.what()).find(']') + 2)));
-  }
-}
-
-namespace {
-
-nlohmann::json rows_of(const std::string& submit_dir) {
-  const auto manifest = read_json_file(fs::path(submit_dir) / kManifestFile);
-  if (!manifest || !manifest->is_object()) throw UsageError(fmt::format("{} has no readable {}", submit_dir, kManifestFile));
-  const fs::path logs_dir = manifest->value("logs_dir", std::string());
-  const auto& points = (*manifest)["points"];
+nlohmann::json rows_of(const nlohmann::json& manifest) {
+  const fs::path logs_dir = manifest.value("logs_dir", std::string());
+  const auto& points = manifest["points"];
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& job : (*manifest)["jobs"]) {
+  for (const auto& job : manifest["jobs"]) {
     const auto id = job.value("job_id", std::string());
     const auto tasks = query_job_tasks(id);
     const auto first = job.value("first_point", std::size_t{0});
@@ -122,17 +88,35 @@ nlohmann::json rows_of(const std::string& submit_dir) {
         text += (text.empty() ? "" : " ") + pair[0].get<std::string>() + "=" + pair[1].get<std::string>();
       }
       row["point_text"] = text.empty() ? "-" : text;
-      const auto run_name = array ? point.value("run_name", std::string()) : manifest->value("run_name", std::string());
+      const auto run_name = array ? point.value("run_name", std::string()) : manifest.value("run_name", std::string());
       const auto run_id = task == tasks.end() ? std::string()
                           : array ? fmt::format("{}_{}", id, index) : task->second.job_id;
       const auto run_dir = run_dir_of(logs_dir, run_name, run_id);
       row["run_dir"] = run_dir.string();
-      if (!run_dir.empty()) describe_run(run_dir, *manifest, row);
+      if (!run_dir.empty()) describe_run(run_dir, manifest, row);
       rows.push_back(row);
     }
   }
   return rows;
 }
+
+}  // namespace
+
+nlohmann::json submission(const std::string& submit_dir) {
+  try {
+    const auto manifest = read_json_file(fs::path(submit_dir) / kManifestFile);
+    if (!manifest || !manifest->is_object()) throw UsageError(fmt::format("{} has no readable {}", submit_dir, kManifestFile));
+    return {{"submission", submit_dir}, {"monitor", manifest->value("monitor", std::string("score"))},
+            {"monitor_mode", manifest->value("monitor_mode", std::string("auto"))}, {"tasks", rows_of(*manifest)}};
+  } catch (const nlohmann::json::exception& e) {
+    // A manifest or run file edited by hand, or written by another version of Bolt.
+    throw EnvironmentError(fmt::format("status: {} or a run directory it names holds a value of an unexpected "
+                                       "type ({}): was it written by bolt-launch submit?", submit_dir,
+                                       std::string(e.what()).substr(std::string(e.what()).find(']') + 2)));
+  }
+}
+
+namespace {
 
 // The submissions a target names: a job id (Slurm knows its script, beside which the manifest
 // is), a submit directory, or a logs directory (all of its submit/*).
@@ -171,11 +155,12 @@ std::string cell(const nlohmann::json& row, const char* key, const char* fallbac
   return v.dump();
 }
 
-// Prints the table (columns as wide as their widest cell) and the winner; returns whether
-// every task has reached a final state.
-bool print_table(const fs::path& dir, const nlohmann::json& rows, const std::string& monitor, bool maximize) {
+// Prints one submission's table (columns as wide as their widest cell) and the winner.
+void print_table(const nlohmann::json& submission) {
+  const auto& rows = submission["tasks"];
+  const auto monitor = submission["monitor"].get<std::string>();
+  const bool maximize = monitor_maximizes(monitor, submission["monitor_mode"].get<std::string>());
   std::vector<std::vector<std::string>> table{{"job", "point", "state", "epoch", "best val_" + monitor, "requeues (time limit)", "run dir"}};
-  bool all_final = true;
   const nlohmann::json* best = nullptr;
   for (const auto& row : rows) {
     table.push_back({cell(row, "job"), cell(row, "point_text"), cell(row, "state"),
@@ -183,14 +168,13 @@ bool print_table(const fs::path& dir, const nlohmann::json& rows, const std::str
                      cell(row, "best"),
                      row.contains("requeues") ? fmt::format("{} ({})", cell(row, "requeues"), cell(row, "time_limit_requeues")) : "-",
                      cell(row, "run_dir")});
-    all_final = all_final && is_final(row["state"].get<std::string>());
     if (row.contains("best") && (!best || (maximize ? row["best"] > (*best)["best"] : row["best"] < (*best)["best"]))) best = &row;
   }
   std::vector<std::size_t> widths(table.front().size(), 0);
   for (const auto& line : table) {
     for (std::size_t c = 0; c < line.size(); ++c) widths[c] = std::max(widths[c], line[c].size());
   }
-  std::cout << fmt::format("submission {}\n", dir.string());
+  std::cout << fmt::format("submission {}\n", submission["submission"].get<std::string>());
   for (const auto& line : table) {
     std::string text;
     for (std::size_t c = 0; c < line.size(); ++c) {
@@ -202,7 +186,6 @@ bool print_table(const fs::path& dir, const nlohmann::json& rows, const std::str
     std::cout << fmt::format("best: job {} ({}) val_{} {}\n", cell(*best, "job"), cell(*best, "point_text"), monitor,
                              cell(*best, "best"));
   }
-  return all_final;
 }
 
 }  // namespace
@@ -225,15 +208,12 @@ int run_status(const std::vector<std::string>& args) {
     nlohmann::json document = nlohmann::json::array();
     if (watch_s > 0 && ::isatty(STDOUT_FILENO)) std::cout << "\033[H\033[2J";
     for (const auto& dir : dirs) {
-      const auto rows = submission_rows(dir.string());
-      const auto manifest = read_json_file(dir / kManifestFile);
-      const auto monitor = manifest ? manifest->value("monitor", std::string("score")) : std::string("score");
-      const auto mode = manifest ? manifest->value("monitor_mode", std::string("auto")) : std::string("auto");
+      const auto entry = submission(dir.string());
+      for (const auto& row : entry["tasks"]) all_final = all_final && is_final(row["state"].get<std::string>());
       if (json) {
-        document.push_back({{"submission", dir.string()}, {"monitor", monitor}, {"tasks", rows}});
-        for (const auto& row : rows) all_final = all_final && is_final(row["state"].get<std::string>());
+        document.push_back(entry);
       } else {
-        all_final = print_table(dir, rows, monitor, maximizes(monitor, mode)) && all_final;
+        print_table(entry);
       }
     }
     if (json) std::cout << document.dump(2) << '\n';

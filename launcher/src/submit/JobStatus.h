@@ -9,8 +9,9 @@
 
 namespace bolt::launch {
 
-// The rows of one submission (its directory holds manifest.json), as JSON objects.
-nlohmann::json submission_rows(const std::string& submit_dir);
+// One submission (its directory holds manifest.json) as `status --json` prints it:
+// {"submission", "monitor", "monitor_mode", "tasks": [one object per task]}.
+nlohmann::json submission(const std::string& submit_dir);
 
 int run_status(const std::vector<std::string>& args);  // args[0] is "status"
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "../../../runtime/src/util/Subprocess.h"
+#include "util/Subprocess.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -69,14 +69,10 @@ std::map<std::size_t, TaskRecord> query_job_tasks(const std::string& id) {
   for (std::string line; std::getline(lines, line);) {
     if (line.find("JobId=") == std::string::npos) continue;
     auto fields = parse_job_record(line);
-    TaskRecord task{fields["JobState"], fields["JobId"], fields["StartTime"], fields["EndTime"],
-                    fields["Restarts"], fields["Command"]};
+    const TaskRecord task{fields["JobState"], fields["JobId"], fields["Command"]};
     const auto indices = fields.count("ArrayTaskId") ? parse_array_task_ids(fields["ArrayTaskId"])
                                                      : std::vector<std::size_t>{0};
-    for (const auto index : indices) {
-      tasks[index] = task;
-      if (fields.count("ArrayJobId")) tasks[index].array_id = fields["ArrayJobId"] + "_" + std::to_string(index);
-    }
+    for (const auto index : indices) tasks[index] = task;
   }
   return tasks;
 }

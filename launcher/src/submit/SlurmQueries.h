@@ -24,8 +24,7 @@ std::vector<std::size_t> parse_array_task_ids(const std::string& text);
 // State of every array task (or of the job itself under index 0) of job `id`, from scontrol;
 // empty when Slurm no longer knows the job (past MinJobAge) or cannot be asked.
 struct TaskRecord {
-  std::string state, job_id, start_time, end_time, restarts, command;
-  std::string array_id;  // "<array job>_<task>": what the task's ranks take as their run id
+  std::string state, job_id, command;  // JobState, JobId (the task's own), Command (the script)
 };
 std::map<std::size_t, TaskRecord> query_job_tasks(const std::string& id);
 

@@ -4,7 +4,6 @@
 
 #include <sys/stat.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -13,7 +12,6 @@
 
 #include <fmt/format.h>
 
-#include "../../../runtime/src/util/Subprocess.h"
 #include "SbatchScript.h"
 #include "SignalLeadCheck.h"
 #include "SlurmQueries.h"
@@ -21,6 +19,7 @@
 #include "Sweep.h"
 #include "bolt/Error.h"
 #include "bolt/launch/Launcher.h"
+#include "util/Subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -98,9 +97,7 @@ std::vector<nlohmann::json> point_configs(const SubmitOptions& o, const nlohmann
 
 std::string job_name_for(const SubmitOptions& o, const std::string& run_name) {
   if (!o.job_name.empty()) return o.job_name;
-  std::string name = "bolt-";
-  for (const char c : run_name) name += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_';
-  return name.substr(0, 64);
+  return name_safe("bolt-" + run_name, 64);
 }
 
 // <logs_dir>/submit/<job name>-<time>[-k], created here and by nobody else (mkdir is exclusive).
@@ -110,9 +107,8 @@ fs::path create_submit_dir(const SubmitOptions& o, const fs::path& logs_dir, con
     char stamp[32];
     const auto now = std::time(nullptr);
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    std::string safe;  // the job name may hold anything a directive can; the directory name need not
-    for (const char c : job_name) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_';
-    base = logs_dir / "submit" / fmt::format("{}-{}", safe, stamp);
+    // The job name may hold anything a directive can; the directory name need not.
+    base = logs_dir / "submit" / fmt::format("{}-{}", name_safe(job_name, 64), stamp);
   }
   std::error_code ec;
   fs::create_directories(base.parent_path(), ec);

@@ -8,22 +8,12 @@
 #include <fmt/format.h>
 
 #include "../ParseCommandLine.h"
+#include "SbatchScript.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
 
 namespace {
-
-// A value that becomes an #SBATCH line must stay one line: a newline would start a new
-// directive or a command in the script.
-void check_one_line(const std::string& where, const std::string& value) {
-  for (const char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      throw UsageError(fmt::format("{} '{}' contains a control character (newline, tab, ...): an #SBATCH "
-                                   "line holds one line of printable text", where, value));
-    }
-  }
-}
 
 std::string scalar_text(const std::string& where, const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -122,10 +112,10 @@ void check(const SubmitOptions& o) {
   for (const auto& [flag, value] : std::vector<std::pair<const char*, const std::string*>>{
            {"--mem", &o.mem}, {"--time", &o.time}, {"--partition", &o.partition}, {"--account", &o.account},
            {"--qos", &o.qos}, {"--constraint", &o.constraint}, {"--job-name", &o.job_name}}) {
-    check_one_line(flag, *value);
+    directive_value(flag, *value);  // throws for what cannot be one #SBATCH line
   }
   for (const auto& arg : o.sbatch_args) {
-    check_one_line("--sbatch-arg", arg);
+    directive_value("--sbatch-arg", arg);
     if (arg.rfind("-", 0) != 0) {
       throw UsageError(fmt::format("--sbatch-arg '{}' is not an sbatch option (it starts with -, e.g. "
                                    "--sbatch-arg=--mail-type=END)", arg));

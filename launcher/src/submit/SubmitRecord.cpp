@@ -40,6 +40,16 @@ void write_text_file(const fs::path& path, const std::string& text) {
   if (ec) throw EnvironmentError(fmt::format("cannot rename {} to {}: {}", temp.string(), path.string(), ec.message()));
 }
 
+std::string name_safe(const std::string& text, std::size_t max_length) {
+  std::string out;
+  for (const char c : text.substr(0, max_length)) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '+' || c == '-';
+    out += keep ? c : '_';
+  }
+  return out;
+}
+
 std::optional<nlohmann::json> read_json_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return std::nullopt;

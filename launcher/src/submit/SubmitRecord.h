@@ -18,6 +18,10 @@ inline constexpr const char* kManifestFile = "manifest.json";
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 void write_json_file(const std::filesystem::path& path, const nlohmann::json& value);
 
+// A job- and directory-name-safe rendering, at most `max_length` long: what is not
+// [A-Za-z0-9._+-] becomes '_'.
+std::string name_safe(const std::string& text, std::size_t max_length);
+
 // nullopt when absent or not JSON.
 std::optional<nlohmann::json> read_json_file(const std::filesystem::path& path);
 

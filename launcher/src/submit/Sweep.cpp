@@ -4,22 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "SubmitRecord.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
 
 namespace {
-
-// A directory-name-safe rendering: what is not [A-Za-z0-9._+-] becomes '_'.
-std::string name_safe(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '_' || c == '+' || c == '-';
-    out += keep ? c : '_';
-  }
-  return out.substr(0, 40);
-}
 
 // "model.lr" -> "lr", unless another axis ends in the same key: then the whole key.
 std::vector<std::string> short_keys(const std::vector<SweepAxis>& axes) {
@@ -61,7 +51,7 @@ std::vector<SweepPoint> expand_grid(const std::vector<SweepAxis>& axes, std::siz
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const auto& value = axes[a].values[choice[a]];
       point.overrides.emplace_back(axes[a].key, value);
-      point.name_suffix += (a ? "," : "") + name_safe(shorts[a]) + "=" + name_safe(value);
+      point.name_suffix += (a ? "," : "") + name_safe(shorts[a], 40) + "=" + name_safe(value, 40);
     }
     points.push_back(std::move(point));
   }

@@ -15,6 +15,7 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "bolt/Config.h"
+#include "bolt/RunDirectories.h"
 #include "bolt/Tracker.h"
 
 namespace bolt {
@@ -86,17 +87,5 @@ class BOLT_API Loggers {
 // Bolt's format, rank 0's console and this rank's rank-<r>.log once the run directory is open.
 // Outside a worker (no Loggers yet) a logger that drops everything.
 BOLT_API std::shared_ptr<spdlog::logger> get_logger(const std::string& name);
-
-// Finds the next free version_<n> under <logs_dir>/<name> and creates it.
-std::filesystem::path create_run_directory(const std::filesystem::path& logs_dir,
-                                           const std::string& name);
-// The newest version_<n> under <logs_dir>/<name> holding `relative`, if any.
-std::filesystem::path find_newest_version_with(const std::filesystem::path& logs_dir,
-                                               const std::string& name,
-                                               const std::filesystem::path& relative);
-// The newest version_<n> under <logs_dir>/<name> whose launch.json has this run_id, if any:
-// where a restarted or requeued job continues.
-std::filesystem::path find_version_of_run(const std::filesystem::path& logs_dir,
-                                          const std::string& name, const std::string& run_id);
 
 }  // namespace bolt

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bolt/Error.h"
+#include "bolt/MonitorMode.h"
 
 namespace bolt {
 
@@ -93,9 +94,7 @@ TrainerOptions TrainerOptions::from(const Config& config) {
   o.early_stopping_patience = config.get_int("early_stopping_patience");
   o.monitor = config.get_string("monitor");
   if (o.monitor.empty()) throw ConfigError("trainer.monitor is empty: name a tracked value, e.g. score or loss");
-  const auto mode = config.get_string("monitor_mode");
-  const bool ends_in_loss = o.monitor.size() >= 4 && o.monitor.compare(o.monitor.size() - 4, 4, "loss") == 0;
-  o.monitor_maximize = mode == "max" || (mode == "auto" && !ends_in_loss);
+  o.monitor_maximize = monitor_maximizes(o.monitor, config.get_string("monitor_mode"));
   return o;
 }
 
