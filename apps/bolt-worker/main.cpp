@@ -9,12 +9,14 @@
 #include <c10/util/Exception.h>
 
 #include "bolt/Error.h"
+#include "diagnosis/FailureRecorder.h"
 #include "worker/Worker.h"
 
 namespace {
 // Leaves at once: unwinding a failed rank through the process group's destructors could
-// wait on peers that will never answer.
-[[noreturn]] void fail(const std::string& what, int code) {
+// wait on peers that will never answer. The run directory gets errors/rank-<r>.json.
+[[noreturn]] void fail(const std::exception& e, const std::string& what, int code) {
+  bolt::diagnosis::record_exception(e, what, code);
   std::cout.flush();
   std::cerr << "bolt-worker: error: " << what << std::endl;
   std::_Exit(code);
@@ -32,10 +34,10 @@ int main(int argc, char** argv) {
   try {
     return bolt::run_worker(args);
   } catch (const bolt::Error& e) {
-    fail(e.what(), e.exit_code());
+    fail(e, e.what(), e.exit_code());
   } catch (const c10::Error& e) {
-    fail(e.what_without_backtrace(), 1);
+    fail(e, e.what_without_backtrace(), 1);
   } catch (const std::exception& e) {
-    fail(e.what(), 1);
+    fail(e, e.what(), 1);
   }
 }

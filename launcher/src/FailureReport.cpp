@@ -54,10 +54,19 @@ std::vector<std::string> tail_of(const SupervisedRank& w, const std::string& log
 }  // namespace
 
 int report_group(const std::vector<SupervisedRank>& ranks, std::optional<std::size_t> failure,
-                 const GroupEnd& end, const std::string& host, const std::string& log_dir) {
+                 const GroupEnd& end, const std::string& host, const std::string& log_dir,
+                 const Diagnosis& diagnosis) {
   // After an interruption, only a real cause counts as a failure.
   const std::size_t none = ranks.size();
-  const std::size_t first = failure.value_or(none);
+  std::size_t first = failure.value_or(none);
+  // The diagnosed root cause, where it is one of ours and ended by itself.
+  if (!diagnosis.empty() && first < none) {
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+      if (ranks[i].plan.rank == diagnosis.culprits.front() && ranks[i].exit_code != 0 && is_root_cause(ranks[i], end)) {
+        first = i;
+      }
+    }
+  }
   const bool has_failure = first < none && (!end.interrupted_by || is_root_cause(ranks[first], end));
   const bool all_stopped_for_requeue = std::all_of(ranks.begin(), ranks.end(), [](const SupervisedRank& w) {
     return w.exit_code == kStoppedForRequeueExitCode;
@@ -73,7 +82,10 @@ int report_group(const std::vector<SupervisedRank>& ranks, std::optional<std::si
   for (std::size_t i = 0; i < ranks.size(); ++i) {
     const auto& w = ranks[i];
     std::string status = describe(w);
-    if (has_failure && first == i) status += "   <- first failure";
+    const bool culprit = std::find(diagnosis.culprits.begin(), diagnosis.culprits.end(),
+                                   static_cast<int64_t>(w.plan.rank)) != diagnosis.culprits.end();
+    if (culprit) status += "   <- root cause (diagnosis below)";
+    else if (has_failure && first == i && diagnosis.empty()) status += "   <- first failure";
     else if (w.exit_code == bolt::PeerFailureError::kExitCode) status += " (a peer failed)";
     else if (w.exit_code != 0 && !is_root_cause(w, end)) status += " (stopped by bolt-launch)";
     table += fmt::format("{:<6} {:<6} {:<20} {:<8} {}\n", w.plan.rank, w.plan.local_rank, host, w.pid, status);
@@ -83,14 +95,17 @@ int report_group(const std::vector<SupervisedRank>& ranks, std::optional<std::si
   if (has_failure) {
     const auto& w = ranks[first];
     code = as_exit_code(w);
-    headline = fmt::format("rank {} (local rank {}, host {}, pid {}) failed: {}", w.plan.rank,
-                           w.plan.local_rank, host, w.pid, describe(w));
+    headline = diagnosis.empty()
+                   ? fmt::format("rank {} (local rank {}, host {}, pid {}) failed: {}", w.plan.rank,
+                                 w.plan.local_rank, host, w.pid, describe(w))
+                   : diagnosis.headline;
   } else {
     code = 128 + *end.interrupted_by;
     headline = fmt::format("interrupted by {}: stopped all {} ranks", signal_name(*end.interrupted_by),
                            ranks.size());
   }
   std::string text = fmt::format("bolt-launch: error: {}\n{}", headline, table);
+  text += format_diagnosis(diagnosis, false);
   if (has_failure) {
     const auto& w = ranks[first];
     const auto tail = tail_of(w, log_dir);

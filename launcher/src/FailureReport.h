@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "SupervisedRank.h"
+#include "diagnosis/Diagnosis.h"
 
 namespace bolt::launch {
 
@@ -20,8 +21,11 @@ std::string signal_name(int sig);
 bool is_root_cause(const SupervisedRank& rank, const GroupEnd& end);
 // Prints the outcome (nothing when all succeeded) to stderr; returns the launcher's exit code:
 // 0, 75 when every rank stopped for requeue, the first failure's code (128+signal), or
-// 128+signal of an interruption.
+// 128+signal of an interruption. A diagnosis from the ranks' records, when there is one,
+// names the root cause instead of the first rank that exited (in a hang, the ranks waiting
+// for a stuck one often exit first).
 int report_group(const std::vector<SupervisedRank>& ranks, std::optional<std::size_t> first_failure,
-                 const GroupEnd& end, const std::string& host, const std::string& log_dir);
+                 const GroupEnd& end, const std::string& host, const std::string& log_dir,
+                 const Diagnosis& diagnosis = {});
 
 }  // namespace bolt::launch

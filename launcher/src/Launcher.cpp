@@ -12,6 +12,7 @@
 #include "bolt/Error.h"
 #include "bolt/launch/LaunchPlan.h"
 #include "bolt/launch/Supervisor.h"
+#include "diagnosis/Why.h"
 #include "submit/JobStatus.h"
 #include "submit/Submit.h"
 
@@ -43,6 +44,7 @@ std::string default_worker_path() {
 int run_launcher(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "submit") return run_submit({argv + 1, argv + argc});
   if (argc > 1 && std::string(argv[1]) == "status") return run_status({argv + 1, argv + argc});
+  if (argc > 1 && std::string(argv[1]) == "why") return run_why({argv + 1, argv + argc});
   auto options = parse_launch_options(argc, argv);
   if (!options) return 0;
   LaunchPlan plan = resolve_plan(*options, process_env);

@@ -15,12 +15,14 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "FailureReport.h"
 #include "WorkerExec.h"
+#include "diagnosis/Diagnosis.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -36,13 +38,25 @@ std::string hostname() {
   return buffer;
 }
 
-// One line-splitting reader per worker stream.
+// One line-splitting reader per worker stream, and one for the workers' control pipe.
 struct Stream {
   int fd = -1;
   int rank = 0;
   bool is_stderr = false;
   std::string pending;
+  bool is_control = false;
 };
+
+// 'T': stopped (SIGSTOP, a debugger). Read before the launcher signals it.
+bool process_stopped(pid_t pid) {
+  std::FILE* file = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r");
+  if (!file) return false;
+  char text[512] = {};
+  const std::size_t n = std::fread(text, 1, sizeof text - 1, file);
+  std::fclose(file);
+  const char* close = std::strrchr(text, ')');  // the command name may hold spaces and parentheses
+  return n > 0 && close && close[1] == ' ' && close[2] == 'T';
+}
 
 class Supervisor {
  public:
@@ -54,9 +68,13 @@ class Supervisor {
     int code = 0;
     for (int restart = 0;; ++restart) {
       restart_ = restart;
+      open_control_pipe();
       for (const auto& rank : plan_.ranks) start(rank);
+      ::close(control_write_);  // the ranks hold it now: EOF once they are all gone
+      control_write_ = -1;
       loop();
-      code = report_group(workers_, first_failure_, {killed_, interrupted_by_}, host_, options_.log_dir);
+      code = report_group(workers_, first_failure_, {killed_, interrupted_by_}, host_, options_.log_dir,
+                          diagnosis());
       const bool failed = code != 0 && code != kStoppedForRequeueExitCode && !interrupted_by_;
       if (!failed || restart >= options_.max_restarts) break;
       if (code == UsageError::kExitCode) {
@@ -112,9 +130,40 @@ class Supervisor {
     if (signal_fd_ < 0) throw EnvironmentError(fmt::format("signalfd: {}", std::strerror(errno)));
   }
 
+  // The ranks tell the launcher their run directory through it (BOLT_SUPERVISOR_FD), so
+  // that the summary can read the records they leave there.
+  void open_control_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw EnvironmentError(fmt::format("pipe: {}", std::strerror(errno)));
+    control_write_ = fds[1];
+    Stream control;
+    control.fd = fds[0];
+    control.is_control = true;
+    streams_.push_back(std::move(control));
+  }
+
+  Diagnosis diagnosis() const {
+    const bool failed = std::any_of(workers_.begin(), workers_.end(), [](const SupervisedRank& w) {
+      return w.exit_code != 0 && w.exit_code != kStoppedForRequeueExitCode;
+    });
+    if (!failed || run_dir_.empty()) return {};
+    DiagnosisContext context;
+    context.world_size = plan_.world_size;
+    context.frozen_ranks = frozen_;
+    context.run_dir = run_dir_;
+    return diagnose(read_rank_records(run_dir_), context);
+  }
+
+  void note_frozen_ranks() {
+    for (const auto& w : workers_) {
+      if (w.running && process_stopped(w.pid)) frozen_.insert(w.plan.rank);
+    }
+  }
+
   void reset() {
     workers_.clear();
     streams_.clear();
+    frozen_.clear();
     stopping_ = killed_ = false;
     drain_deadline_.reset();
     first_failure_.reset();
@@ -145,6 +194,7 @@ class Supervisor {
     auto env = plan_.worker_env(rank);
     env.insert(options_.extra_env.begin(), options_.extra_env.end());
     env["BOLT_RESTART_COUNT"] = std::to_string(plan_.restart_count + restart_);
+    env["BOLT_SUPERVISOR_FD"] = std::to_string(control_write_);
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) throw EnvironmentError(fmt::format("fork: {}", std::strerror(errno)));
@@ -155,6 +205,7 @@ class Supervisor {
       if (::getppid() != parent) ::_exit(1);
       ::dup2(out[1], STDOUT_FILENO);
       ::dup2(err[1], STDERR_FILENO);
+      ::fcntl(control_write_, F_SETFD, 0);  // inherited across exec
       for (int sig : kForwarded) ::signal(sig, SIG_DFL);
       ::signal(SIGCHLD, SIG_DFL);
       ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
@@ -184,10 +235,17 @@ class Supervisor {
     for (auto& w : workers_) {
       if (w.running) ::kill(-w.pid, sig);
     }
+    // A stopped rank acts on a signal only once it runs again.
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+      for (auto& w : workers_) {
+        if (w.running) ::kill(-w.pid, SIGCONT);
+      }
+    }
   }
 
   void begin_stop() {
     if (stopping_) return;
+    note_frozen_ranks();
     stopping_ = true;
     for (auto& w : workers_) {
       if (w.running) w.stopped_by_us = true;
@@ -230,6 +288,7 @@ class Supervisor {
         signal_all(sig);  // preemption notice: the workers decide what to do
       } else {
         if (!interrupted_by_) interrupted_by_ = sig;
+        note_frozen_ranks();
         signal_all(sig);
         stopping_ = true;
         for (auto& w : workers_) {
@@ -242,6 +301,10 @@ class Supervisor {
   }
 
   void emit(Stream& s, const std::string& line) {
+    if (s.is_control) {
+      if (line.rfind("run_dir ", 0) == 0) run_dir_ = line.substr(8);
+      return;
+    }
     auto& w = workers_[static_cast<std::size_t>(s.rank)];
     if (s.is_stderr) {
       w.stderr_tail.push_back(line);
@@ -329,6 +392,9 @@ class Supervisor {
   std::optional<Clock::time_point> drain_deadline_;
   std::optional<std::size_t> first_failure_;
   std::optional<int> interrupted_by_;
+  int control_write_ = -1;
+  std::string run_dir_;           // as the ranks reported it
+  std::set<int64_t> frozen_;      // ranks found stopped when the launcher began to stop them
 };
 
 }  // namespace

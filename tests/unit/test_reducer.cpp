@@ -27,14 +27,14 @@ class GlooPair : public bolt::dist::Communicator {
     c10::intrusive_ptr<c10d::Work> work;
     void wait() override { work->wait(); }
   };
-  std::unique_ptr<bolt::dist::PendingWork> allreduce_sum_async(at::Tensor& t) override {
+  std::unique_ptr<bolt::dist::PendingWork> allreduce_sum_async(at::Tensor& t, std::string_view) override {
     std::vector<at::Tensor> v{t};
     auto p = std::make_unique<Pending>();
     p->work = group_->allreduce(v);
     return p;
   }
-  void broadcast(at::Tensor&, int64_t) override {}
-  void barrier() override {}
+  void broadcast(at::Tensor&, int64_t, std::string_view) override {}
+  void barrier(std::string_view) override {}
   void store_set(const std::string&, const std::string&) override {}
   std::string store_get(const std::string&) override { return {}; }
 

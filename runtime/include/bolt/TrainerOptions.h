@@ -21,6 +21,7 @@ struct BOLT_API TrainerOptions {
   uint64_t seed = 42;
   std::string dist_backend = "auto";
   int64_t dist_timeout_s = 300;
+  double hang_timeout_s = 600;  // 0: no hang watchdog
   double bucket_cap_mb = 25.0;
   std::string resume;
   int64_t checkpoint_every_n_steps = 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <ATen/ATen.h>
 #include <c10/core/Device.h>
@@ -25,11 +26,12 @@ class Communicator {
   virtual int64_t rank() const = 0;
   virtual int64_t size() const = 0;
   virtual const char* backend() const = 0;
-  // Sums `tensor` over ranks in place; the work runs on the backend's threads.
-  virtual std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor) = 0;
-  void allreduce_sum(at::Tensor& tensor) { allreduce_sum_async(tensor)->wait(); }
-  virtual void broadcast(at::Tensor& tensor, int64_t root) = 0;
-  virtual void barrier() = 0;
+  // Sums `tensor` over ranks in place; the work runs on the backend's threads. `purpose`
+  // names the collective in diagnoses ("gradient bucket 2/3"); every rank passes the same.
+  virtual std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor, std::string_view purpose) = 0;
+  void allreduce_sum(at::Tensor& tensor, std::string_view purpose) { allreduce_sum_async(tensor, purpose)->wait(); }
+  virtual void broadcast(at::Tensor& tensor, int64_t root, std::string_view purpose) = 0;
+  virtual void barrier(std::string_view purpose) = 0;
   // The rendezvous store: small values all ranks must agree on.
   virtual void store_set(const std::string& key, const std::string& value) = 0;
   virtual std::string store_get(const std::string& key) = 0;
@@ -37,11 +39,13 @@ class Communicator {
 
 // Joins the process group described by `env` (rank 0 hosts the TCP store): gloo for CPU
 // devices, NCCL for CUDA ones where the found libtorch has it. `backend` is "auto", "gloo"
-// or "nccl". Throws DistributedError with the address and what to check.
+// or "nccl". `timeout` bounds the rendezvous, `collective_timeout` each collective. Throws
+// DistributedError with the address and what to check.
 std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
-                                      const std::string& backend, std::chrono::seconds timeout);
+                                      const std::string& backend, std::chrono::seconds timeout,
+                                      std::chrono::seconds collective_timeout);
 
 // Replaces every tensor with rank 0's values (one flat broadcast per dtype and device).
-void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors);
+void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors, std::string_view purpose);
 
 }  // namespace bolt::dist

@@ -56,21 +56,21 @@ class C10dCommunicator : public Communicator {
   int64_t size() const override { return size_; }
   const char* backend() const override { return backend_; }
 
-  std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor) override {
+  std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor, std::string_view) override {
     std::vector<at::Tensor> tensors{tensor};
     return std::make_unique<WorkHandle>(group_->allreduce(tensors));
   }
 
-  void broadcast(at::Tensor& tensor, int64_t root) override {
+  void broadcast(at::Tensor& tensor, int64_t root, std::string_view) override {
     std::vector<at::Tensor> tensors{tensor};
     c10d::BroadcastOptions options;
     options.rootRank = root;
     WorkHandle(group_->broadcast(tensors, options)).wait();
   }
 
-  void barrier() override {
+  void barrier(std::string_view purpose) override {
     auto token = at::zeros({1}, at::TensorOptions().device(device_));
-    allreduce_sum(token);
+    allreduce_sum(token, purpose);
   }
 
   void store_set(const std::string& key, const std::string& value) override {
@@ -206,6 +206,7 @@ std::string choose_backend(const WorkerEnvironment& env, const c10::Device& devi
 std::unique_ptr<Communicator> join(const WorkerEnvironment& env, const c10::Device& device,
                                    const std::string& chosen, c10::intrusive_ptr<c10d::Store> store,
                                    std::chrono::seconds timeout) {
+  // `timeout` here: the collectives' (the store keeps the rendezvous timeout).
   if (chosen == "gloo") {
     auto group = make_gloo_group(store, static_cast<int>(env.rank), static_cast<int>(env.world_size),
                                  env, timeout);
@@ -239,11 +240,12 @@ std::unique_ptr<Communicator> join(const WorkerEnvironment& env, const c10::Devi
 }  // namespace
 
 std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
-                                      const std::string& backend, std::chrono::seconds timeout) {
+                                      const std::string& backend, std::chrono::seconds timeout,
+                                      std::chrono::seconds collective_timeout) {
   const std::string chosen = choose_backend(env, device, backend);
   auto store = make_store(env, timeout);
   try {
-    if (auto comm = join(env, device, chosen, store, timeout)) return comm;
+    if (auto comm = join(env, device, chosen, store, collective_timeout)) return comm;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -262,7 +264,7 @@ std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::D
       ));
 }
 
-void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors) {
+void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors, std::string_view purpose) {
   // Group by (dtype, device) so each group travels as one flat buffer.
   std::vector<std::vector<at::Tensor>> groups;
   for (const auto& t : tensors) {
@@ -280,7 +282,7 @@ void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& ten
     std::vector<at::Tensor> flat_parts;
     for (const auto& t : group) flat_parts.push_back(t.detach().reshape({-1}));
     auto flat = at::cat(flat_parts);
-    comm.broadcast(flat, 0);
+    comm.broadcast(flat, 0, purpose);
     int64_t offset = 0;
     for (auto& t : group) {
       const auto n = t.numel();

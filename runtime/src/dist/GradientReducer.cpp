@@ -46,6 +46,9 @@ BucketedGradientReducer::BucketedGradientReducer(std::vector<at::Tensor> paramet
   }
   close_bucket(true);
   if (buckets_.empty()) throw DistributedError("DDP needs at least one parameter to train");
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    buckets_[b].purpose = fmt::format("gradient bucket {}/{}", b + 1, buckets_.size());
+  }
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     hooks_.push_back(
         parameters_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
@@ -87,7 +90,7 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
 void BucketedGradientReducer::launch(Bucket& bucket) {
   if (&bucket == &buckets_.back()) bucket.flat.narrow(0, side_offset_, 1).fill_(side_value_);
   bucket.flat.div_(static_cast<double>(comm_.size()));
-  bucket.work = comm_.allreduce_sum_async(bucket.flat);
+  bucket.work = comm_.allreduce_sum_async(bucket.flat, bucket.purpose);
   ++allreduces_;
 }
 

@@ -65,6 +65,7 @@ class BucketedGradientReducer : public GradientReducer {
     std::vector<bool> filled;  // per entry of params
     std::size_t pending = 0;
     std::unique_ptr<PendingWork> work;
+    std::string purpose;  // "gradient bucket 2/3", for diagnoses
   };
   void on_gradient(std::size_t param, const at::Tensor& grad);
   void launch_ready();

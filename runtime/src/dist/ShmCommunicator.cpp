@@ -113,33 +113,33 @@ class ShmCommunicator : public Communicator {
   int64_t size() const override { return size_; }
   const char* backend() const override { return between_nodes_ ? "shm+gloo" : "shm"; }
 
-  std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor) override {
-    return std::make_unique<FutureWork>(executor_->submit([this, tensor]() mutable {
-      if (!between_nodes_) return group_.allreduce_sum(tensor);
+  std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor, std::string_view purpose) override {
+    return std::make_unique<FutureWork>(executor_->submit([this, tensor, label = std::string(purpose)]() mutable {
+      if (!between_nodes_) return group_.allreduce_sum(tensor, {}, label);
       group_.allreduce_sum(tensor, [this](at::Tensor& chunk) {
         std::vector<at::Tensor> tensors{chunk};
         between_nodes_->allreduce(tensors)->wait();
-      });
+      }, label);
     }));
   }
 
-  void broadcast(at::Tensor& tensor, int64_t root) override {
+  void broadcast(at::Tensor& tensor, int64_t root, std::string_view purpose) override {
     if (!between_nodes_) {
       // The root's local rank: ranks of one node are one node's local ranks, in order.
       const int64_t root_local = root - (rank_ - local_rank_);
-      FutureWork(executor_->submit([this, tensor, root_local]() mutable {
-        group_.broadcast(tensor, root_local);
+      FutureWork(executor_->submit([this, tensor, root_local, label = std::string(purpose)]() mutable {
+        group_.broadcast(tensor, root_local, label);
       })).wait();
       return;
     }
     // Across nodes: a sum in which only the root contributes (x + 0 is exact).
     if (rank_ != root) tensor.zero_();
-    allreduce_sum(tensor);
+    allreduce_sum(tensor, purpose);
   }
 
-  void barrier() override {
+  void barrier(std::string_view purpose) override {
     auto token = at::zeros({1});
-    allreduce_sum(token);
+    allreduce_sum(token, purpose);
   }
 
   void store_set(const std::string& key, const std::string& value) override {

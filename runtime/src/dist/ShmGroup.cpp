@@ -63,6 +63,27 @@ struct alignas(64) PaddedWord {
   std::atomic<uint32_t> value;
 };
 
+struct ShmGroup::OpDescriptor {
+  uint32_t point = 0;  // the synchronisation point it was posted for
+  uint64_t tag = 0;    // kind, dtype and purpose
+  uint64_t bytes = 0;
+  char purpose[40] = {};
+
+  OpDescriptor() = default;
+  OpDescriptor(const char* kind, at::ScalarType type, std::size_t piece_bytes, std::string_view label)
+      : bytes(piece_bytes) {
+    tag = 1469598103934665603ULL;  // FNV-1a
+    auto mix = [&](std::string_view text) {
+      for (const char c : text) tag = (tag ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    };
+    mix(kind);
+    mix(c10::toString(type));
+    mix(label);
+    const auto n = std::min(label.size(), sizeof purpose - 1);
+    std::memcpy(purpose, label.data(), n);
+  }
+};
+
 struct ShmGroup::Header {
   uint64_t magic;
   int64_t local_size;
@@ -72,6 +93,7 @@ struct ShmGroup::Header {
   int32_t pids[kMaxLocalRanks];
   int64_t ranks[kMaxLocalRanks];
   PaddedWord arrived[kMaxLocalRanks];  // per rank: the last synchronisation point reached
+  OpDescriptor ops[2][kMaxLocalRanks];  // per parity of the point: what each rank calls there
 };
 
 std::size_t ShmGroup::segment_bytes(int64_t local_size) {
@@ -114,13 +136,18 @@ void ShmGroup::attach() {
   auto& h = header();
   h.pids[me_.local_rank] = static_cast<int32_t>(::getpid());
   h.ranks[me_.local_rank] = me_.global_rank;
-  wait_for_all("attach");
+  wait_for_all("attach", nullptr);
   segment_.unlink();
 }
 
-void ShmGroup::wait_for_all(const char* what) {
+void ShmGroup::wait_for_all(const char* what, const OpDescriptor* op) {
   auto& h = header();
   const uint32_t target = ++arrivals_;
+  if (op) {
+    auto& posted = h.ops[target & 1][me_.local_rank];
+    posted = *op;
+    posted.point = target;
+  }
   h.arrived[me_.local_rank].value.store(target);
   h.bell.fetch_add(1);
   if (h.sleepers.load() != 0) futex_wake_all(&h.bell);
@@ -135,7 +162,10 @@ void ShmGroup::wait_for_all(const char* what) {
     const uint32_t bell = h.bell.load();
     bool all = true;
     for (int64_t r = 0; r < me_.local_size && all; ++r) all = reached(h.arrived[r].value.load(), target);
-    if (all) return;
+    if (all) {
+      if (op) check_same_op(target, what, *op);
+      return;
+    }
     if (spins < kSpinsBeforeSleep) {
       std::this_thread::yield();
       continue;
@@ -147,6 +177,24 @@ void ShmGroup::wait_for_all(const char* what) {
       check_peers(target, what, deadline);
       next_check = std::chrono::steady_clock::now() + kPeerCheckInterval;
     }
+  }
+}
+
+void ShmGroup::check_same_op(uint32_t target, const char* what, const OpDescriptor& op) const {
+  // A peer cannot post for target + 2 before this rank arrives at target + 1: the slot of
+  // this parity still holds what each peer posted for `target`.
+  const auto& h = header();
+  for (int64_t r = 0; r < me_.local_size; ++r) {
+    const auto& theirs = h.ops[target & 1][r];
+    if (theirs.point == target && theirs.tag == op.tag && theirs.bytes == op.bytes) continue;
+    const std::string their_call = theirs.point == target
+        ? fmt::format("'{}' ({} bytes)", theirs.purpose, theirs.bytes)
+        : std::string("a different kind of collective");
+    throw DistributedError(fmt::format(
+        "collective mismatch at shared-memory {} #{}: rank {} called '{}' ({} bytes) where rank {} (local "
+        "rank {}) called {}: every rank must make the same collectives in the same order (did a rank skip "
+        "one, or run a different number of steps or batches?)",
+        what, target, me_.global_rank, op.purpose, op.bytes, h.ranks[r], r, their_call));
   }
 }
 
@@ -186,12 +234,14 @@ void ShmGroup::for_each_piece(at::Tensor& tensor, Piece&& piece) {
   if (contiguous.data_ptr() != tensor.data_ptr()) tensor.copy_(contiguous);
 }
 
-void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes) {
+void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes,
+                             std::string_view purpose) {
   const auto type = tensor.scalar_type();
   const auto element = static_cast<std::size_t>(tensor.element_size());
   for_each_piece(tensor, [&](std::byte* data, std::size_t bytes, uint64_t parity) {
     std::memcpy(slot(parity, me_.local_rank), data, bytes);
-    wait_for_all("allreduce");
+    const OpDescriptor op("allreduce", type, bytes, purpose);
+    wait_for_all("allreduce", &op);
     // This rank's chunk: an equal share of the elements, 16-element aligned.
     const std::size_t count = bytes / element;
     const auto ranks = static_cast<std::size_t>(me_.local_size);
@@ -213,15 +263,16 @@ void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Te
         between_nodes(chunk);
       }
     }
-    wait_for_all("allreduce");
+    wait_for_all("allreduce", nullptr);
     std::memcpy(data, slot(parity, 0), bytes);
   });
 }
 
-void ShmGroup::broadcast(at::Tensor& tensor, int64_t root_local_rank) {
+void ShmGroup::broadcast(at::Tensor& tensor, int64_t root_local_rank, std::string_view purpose) {
   for_each_piece(tensor, [&](std::byte* data, std::size_t bytes, uint64_t parity) {
     if (me_.local_rank == root_local_rank) std::memcpy(slot(parity, root_local_rank), data, bytes);
-    wait_for_all("broadcast");
+    const OpDescriptor op("broadcast", tensor.scalar_type(), bytes, purpose);
+    wait_for_all("broadcast", &op);
     if (me_.local_rank != root_local_rank) std::memcpy(data, slot(parity, root_local_rank), bytes);
   });
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include <ATen/ATen.h>
 
@@ -38,9 +39,12 @@ class ShmGroup {
   // Sums `tensor` (contiguous, CPU) over the node's ranks in place. `between_nodes`, when
   // set, receives each node-summed chunk this rank owns and must sum it over the nodes (the
   // same chunk's owners on the other nodes call it with equal sizes, in the same order).
-  void allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes = {});
-  void broadcast(at::Tensor& tensor, int64_t root_local_rank);
-  void barrier() { wait_for_all("barrier"); }
+  // `purpose` names the collective: ranks calling different collectives at the same point (a
+  // rank skipped one) fail at once with both named, instead of exchanging mismatched data.
+  void allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes = {},
+                     std::string_view purpose = {});
+  void broadcast(at::Tensor& tensor, int64_t root_local_rank, std::string_view purpose = {});
+  void barrier() { wait_for_all("barrier", nullptr); }
   // From another thread: a collective waiting now or later gives up at once (within one sleep
   // slice) instead of at the timeout: this rank is going away.
   void abandon() { abandoned_->store(true); }
@@ -48,9 +52,12 @@ class ShmGroup {
 
  private:
   struct Header;
+  struct OpDescriptor;
   Header& header() const;
   std::byte* slot(uint64_t parity, int64_t local_rank) const;
-  void wait_for_all(const char* what);
+  // `op`: what this rank calls at this point, compared with every peer's once all arrived.
+  void wait_for_all(const char* what, const OpDescriptor* op);
+  void check_same_op(uint32_t target, const char* what, const OpDescriptor& op) const;
   void check_peers(uint32_t target, const char* what, std::chrono::steady_clock::time_point deadline) const;
   template <class Piece>
   void for_each_piece(at::Tensor& tensor, Piece&& piece);

@@ -65,12 +65,13 @@ at::Tensor FitLoop::gather_tracker_rows() {
   auto rows = at::zeros({s_.env.world_size, own.numel()}, own.options());
   rows[s_.env.rank].copy_(own);
   if (s_.device.is_cuda()) rows = rows.to(s_.device);
-  s_.comm->allreduce_sum(rows);
+  s_.comm->allreduce_sum(rows, "tracker rows for last.pt");
   return rows.to(at::kCPU);
 }
 
 void FitLoop::save_checkpoints(int64_t epoch, int64_t epoch_step, bool best, const at::Tensor& tracker_rows) {
   // epoch_step > 0: inside epoch `epoch`; the epoch's tracker state travels with it.
+  s_.activity.now_doing(diagnosis::Doing::Checkpoint);
   CheckpointTensors extra = rng_state();
   if (epoch_step > 0) extra["tracker"] = tracker_rows.defined() ? tracker_rows : gather_tracker_rows();
   if (s_.env.rank != 0) return;

@@ -116,6 +116,7 @@ void FitLoop::run() {
   // Before set-up: a preemption notice during the rendezvous or data preparation must not kill
   // the rank (USR1's default action); it stops the fit at its first step instead.
   s_.stop_signal.emplace(o_.requeue_signal);
+  s_.activity.set_stage("fit");
   if (o_.export_model && !s_.model->can_export()) {
     throw ConfigError(fmt::format("trainer.export: {} cannot be exported (it works for the torchscript model)",
                                   s_.model->origin().empty() ? std::string("this model") : s_.model->origin()));
@@ -212,7 +213,7 @@ double FitLoop::monitored_value(const EpochMetrics& val) {
   double value = monitored->second;
   if (s_.comm) {
     auto shared = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(s_.device));
-    s_.comm->broadcast(shared, 0);
+    s_.comm->broadcast(shared, 0, "monitored value");
     value = shared.item<double>();
   }
   return value;
@@ -227,7 +228,7 @@ void FitLoop::finish(const fs::path& run_dir) {
                (run_dir / "checkpoints").string());
   if (!o_.test_after_fit && !o_.export_model) return;
   // Every rank loads rank 0's best.pt: wait until it is surely written.
-  if (s_.comm) s_.comm->barrier();
+  if (s_.comm) s_.comm->barrier("best.pt written");
   load_checkpoint(run_dir / "checkpoints" / "best.pt", *s_.model, {});
   s_.model->to(s_.device);
   if (o_.export_model && s_.env.rank == 0) {
@@ -294,7 +295,9 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
   int64_t batch_idx = first_batch;
   auto asked = Clock::now();
   BatchFeed feed(loader, s_.device);
+  s_.activity.at_step(epoch, batch_idx, diagnosis::Doing::LoadingData);
   while (auto fed = feed.next()) {
+    s_.activity.now_doing(diagnosis::Doing::TrainingStep);
     if (s_.global_step == 0 && s_.env.launch_time > 0 && !launch_to_first_step_s_) {
       launch_to_first_step_s_ =
           std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
@@ -311,6 +314,7 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
     ++times.steps;
     asked = Clock::now();
     ++batch_idx;
+    s_.activity.at_step(epoch, batch_idx, diagnosis::Doing::LoadingData);
     const bool has_loss = out.loss.defined();
     if (progress.due(batch_idx)) progress.update(batch_idx, has_loss ? out.loss.item<double>() : NAN);
     if (!window_end) continue;

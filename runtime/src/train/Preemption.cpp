@@ -57,7 +57,7 @@ bool FitLoop::any_rank_signalled() {
   if (s_.stop_signal->number() == 0) return false;
   if (!s_.comm) return s_.stop_signal->received();
   auto flag = at::full({1}, s_.stop_signal->received() ? 1.0f : 0.0f, at::TensorOptions().device(s_.device));
-  s_.comm->allreduce_sum(flag);
+  s_.comm->allreduce_sum(flag, "stop agreement (requeue signal)");
   return flag.item<float>() > 0;
 }
 
@@ -76,12 +76,12 @@ void FitLoop::stop_for_requeue(int64_t epoch, int64_t epoch_step) {
   std::signal(SIGTERM, SIG_IGN);
   // No rank leaves before last.pt is on disk and the job is requeued: a supervisor (srun
   // --kill-on-bad-exit, bolt-launch) seeing one rank exit could kill rank 0 mid-way.
-  if (s_.comm) s_.comm->barrier();
+  if (s_.comm) s_.comm->barrier("last.pt written (requeue)");
   s_.stopped_for_requeue = true;
   RequeueOutcome outcome;
   if (s_.env.rank == 0 && !s_.env.slurm_job_id.empty()) outcome = requeue_under_policy(epoch, epoch_step);
   const auto& requeue_failure = outcome.failure;
-  if (s_.comm) s_.comm->barrier();
+  if (s_.comm) s_.comm->barrier("requeue decided");
   if (s_.env.rank != 0) return;
   if (!outcome.refusal.empty()) {
     s_.deferred_error = outcome.refusal;

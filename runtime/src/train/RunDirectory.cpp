@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "../diagnosis/FailureRecorder.h"
 #include "bolt/Error.h"
 
 namespace fs = std::filesystem;
@@ -47,13 +48,18 @@ fs::path run_dir_of(const fs::path& checkpoint) {
 }
 
 fs::path agree_on_run_dir(dist::Communicator* comm, int64_t rank, const std::function<fs::path()>& choose) {
-  if (comm == nullptr) return choose();
-  if (rank == 0) {
-    auto dir = choose();
+  fs::path dir;
+  if (comm == nullptr) {
+    dir = choose();
+  } else if (rank == 0) {
+    dir = choose();
     comm->store_set("bolt/run_dir", fs::absolute(dir).string());
-    return dir;
+  } else {
+    dir = comm->store_get("bolt/run_dir");
   }
-  return comm->store_get("bolt/run_dir");
+  // Failure and hang records go there from now on (and a supervising bolt-launch learns it).
+  diagnosis::set_run_directory(fs::absolute(dir));
+  return dir;
 }
 
 }  // namespace bolt

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "../checkpoint/Checkpoint.h"
+#include "../dist/RecordingCommunicator.h"
 #include "Autocast.h"
 #include "BatchFeed.h"
 #include "FitLoop.h"
@@ -85,18 +87,27 @@ void Trainer::setup() {
   const auto started = std::chrono::steady_clock::now();
   // One rank joins a group too when a backend is named: e.g. a 1-GPU NCCL check.
   if (s.env.world_size > 1 || o.dist_backend != "auto") {
-    s.comm = dist::connect(s.env, s.device, o.dist_backend, std::chrono::seconds(o.dist_timeout_s));
+    // With the hang watchdog on, it acts before a collective times out: it knows which rank
+    // is behind, a collective timeout only that a peer is late.
+    const auto collective_timeout = o.hang_timeout_s > 0
+        ? std::max<int64_t>(o.dist_timeout_s, static_cast<int64_t>(std::ceil(o.hang_timeout_s)) + 30)
+        : o.dist_timeout_s;
+    s.comm = dist::make_recording_communicator(
+        dist::connect(s.env, s.device, o.dist_backend, std::chrono::seconds(o.dist_timeout_s),
+                      std::chrono::seconds(collective_timeout)),
+        s.activity);
     s.log->info("rank {}/{} joined the {} process group via {}:{} in {:.2f} s", s.env.rank,
                 s.env.world_size, s.comm->backend(), s.env.master_addr, s.env.master_port,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
+  if (o.hang_timeout_s > 0) s.watchdog.emplace(s.activity, o.hang_timeout_s);
   const auto joined = std::chrono::steady_clock::now();
   const RunContext context{s.env.rank, s.env.world_size, s.env.local_rank, s.device};
   s.data.set_context(context);
   s.model->set_context(context);
   s.data.set_seed(o.seed);
   if (s.env.local_rank == 0) s.data.prepare_data();
-  if (s.comm) s.comm->barrier();
+  if (s.comm) s.comm->barrier("after prepare_data");
   s.data.setup();
   const auto data_ready = std::chrono::steady_clock::now();
 
@@ -105,7 +116,7 @@ void Trainer::setup() {
     std::vector<at::Tensor> state;
     for (auto& p : s.model->parameters()) state.push_back(p);
     for (auto& b : s.model->buffers()) state.push_back(b);
-    dist::broadcast_from_rank0(*s.comm, state);
+    dist::broadcast_from_rank0(*s.comm, state, "rank 0's initial weights");
   }
   // Where start-up goes (scripts/bench/ddp.sh reads it): the time since the launch is in the
   // first epoch's launch_to_first_step_s.
@@ -180,7 +191,7 @@ EpochMetrics Trainer::reduce_tracker() {
   if (s.comm) {
     auto state = tracker.state();
     if (s.device.is_cuda()) state = state.to(s.device);
-    s.comm->allreduce_sum(state);
+    s.comm->allreduce_sum(state, "tracker (epoch metrics)");
     tracker.load_state(state);
   }
   auto result = tracker.result();
@@ -207,14 +218,17 @@ EpochMetrics Trainer::evaluate(Stage stage, DataLoader& loader) {
     // Buffers (BatchNorm statistics) are updated by each rank's own batches; like PyTorch DDP
     // (broadcast_buffers), rank 0's hold: every rank evaluates what best.pt/last.pt keep.
     const auto buffers = s.model->buffers();
-    if (!buffers.empty()) dist::broadcast_from_rank0(*s.comm, buffers);
+    if (!buffers.empty()) dist::broadcast_from_rank0(*s.comm, buffers, "rank 0's buffers");
   }
   tracker().reset();
   loader.start_epoch(0);
   int64_t batch_idx = 0;
+  const int64_t epoch = s.optimization != nullptr ? s.epoch : 0;
   BatchFeed feed(loader, s.device);
+  s.activity.at_step(epoch, batch_idx, diagnosis::Doing::LoadingData);
   while (auto fed = feed.next()) {
     const Batch& batch = *fed;
+    s.activity.now_doing(diagnosis::Doing::EvaluationStep);
     try {
       AutocastGuard autocast(s.options.precision, s.device);
       if (stage == Stage::Test) {
@@ -228,6 +242,7 @@ EpochMetrics Trainer::evaluate(Stage stage, DataLoader& loader) {
                           batch_idx, s.global_step, s.env.rank, s.model->origin()});
     }
     ++batch_idx;
+    s.activity.at_step(epoch, batch_idx, diagnosis::Doing::LoadingData);
   }
   return stage == Stage::Test ? test_epoch_end() : validation_epoch_end();
 }
@@ -246,6 +261,7 @@ EpochMetrics Trainer::test() { return evaluate_checkpoint(Stage::Test); }
 
 EpochMetrics Trainer::evaluate_checkpoint(Stage stage) {
   auto& s = *state_;
+  s.activity.set_stage(stage == Stage::Test ? "test" : "validate");
   setup();
   const auto checkpoint = resolve_checkpoint(s.options, s.loggers);
   const auto run_dir = agree_on_run_dir(s.comm.get(), s.env.rank, [&] {
@@ -294,7 +310,7 @@ void Trainer::destroy() {
   s.test_loader.reset();
   if (s.comm) {
     // Leave together: rank 0 hosts the store the others still talk to.
-    s.comm->barrier();
+    s.comm->barrier("end of the run");
     s.comm.reset();
   }
   if (!s.deferred_error.empty()) throw EnvironmentError(s.deferred_error);

@@ -23,7 +23,11 @@ void TrainerOptions::declare(OptionSet& options) {
       .add_int("world_size", 1, "number of ranks (WORLD_SIZE wins)", 1)
       .add_int("rank", 0, "this process's rank (RANK wins)", 0)
       .add_int("local_rank", 0, "rank on this node (LOCAL_RANK wins)", 0)
-      .add_int("dist_timeout_s", 300, "rendezvous and collective timeout in seconds", 1)
+      .add_int("dist_timeout_s", 300, "rendezvous and collective timeout in seconds (collectives wait at "
+               "least hang_timeout_s + 30 while the hang watchdog is on)", 1)
+      .add_float("hang_timeout_s", 600,
+                 "a rank that makes no progress (no step, batch or collective) for this long writes "
+                 "diagnosis/rank-<r>.json and exits 4; 0: off", 0.0)
       .add_float("bucket_cap_mb", 25.0, "gradient bucket size for the DDP allreduce", 0.001)
       .add_string("resume", "",
                   "fit from a checkpoint: auto (last.pt of the newest run of this name, if any) "
@@ -75,6 +79,7 @@ TrainerOptions TrainerOptions::from(const Config& config) {
   o.seed = static_cast<uint64_t>(config.get_int("seed"));
   o.dist_backend = config.get_string("dist_backend");
   o.dist_timeout_s = config.get_int("dist_timeout_s");
+  o.hang_timeout_s = config.get_float("hang_timeout_s");
   o.bucket_cap_mb = config.get_float("bucket_cap_mb");
   o.resume = config.get_string("resume");
   o.checkpoint_every_n_steps = config.get_int("checkpoint_every_n_steps");

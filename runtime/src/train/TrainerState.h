@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "../diagnosis/ActivityLog.h"
+#include "../diagnosis/FailureRecorder.h"
+#include "../diagnosis/HangWatchdog.h"
 #include "../dist/Communicator.h"
 #include "../dist/GradientReducer.h"
 #include "Optimization.h"
@@ -23,6 +26,10 @@ struct Trainer::State {
   std::shared_ptr<Module> model;
   std::shared_ptr<spdlog::logger> log;
   c10::Device device{c10::kCPU};
+  // What this rank does, for the hang watchdog and failure records (before comm: it records
+  // into it).
+  diagnosis::ActivityLog activity;
+  std::optional<diagnosis::HangWatchdog> watchdog;
   std::unique_ptr<dist::Communicator> comm;
   std::unique_ptr<dist::GradientReducer> reducer;
   std::unique_ptr<Optimization> optimization;
@@ -40,7 +47,15 @@ struct Trainer::State {
 
   State(const Config& c, const WorkerEnvironment& e, Loggers& l, DataModule& d, std::shared_ptr<Module> m)
       : config(c), options(TrainerOptions::from(c)), env(e), loggers(l), data(d), model(std::move(m)),
-        log(l.child_logger("trainer")) {}
+        log(l.child_logger("trainer")) {
+    diagnosis::watch_activity(&activity);
+  }
+  ~State() {
+    watchdog.reset();
+    diagnosis::forget_activity(activity);
+  }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
 };
 
 }  // namespace bolt

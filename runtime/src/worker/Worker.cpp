@@ -1,5 +1,8 @@
 #include "Worker.h"
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -8,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "../config/WorkerCommandLine.h"
+#include "../diagnosis/FailureRecorder.h"
 #include "../plugin/PluginLoader.h"
 #include "bolt/Error.h"
 #include "bolt/Plugin.h"
@@ -100,6 +104,12 @@ nlohmann::json to_json(const WorkerEnvironment& env) {
           {"restart_count", env.restart_count}, {"source", env.source}};
 }
 
+std::string host_name() {
+  char buffer[HOST_NAME_MAX + 1] = {};
+  ::gethostname(buffer, sizeof buffer - 1);
+  return buffer;
+}
+
 // The run directory is <logs_dir>/<name>: a name may nest (exp/run1) but never leave logs_dir.
 void check_run_name(const nlohmann::json& loggers) {
   const auto name = loggers["name"].get<std::string>();
@@ -139,6 +149,8 @@ int run_worker(const std::vector<std::string>& args) {
 
   auto env = WorkerEnvironment::from_process();
   apply_config_fallbacks(env, config["trainer"]);
+  diagnosis::install_failure_recorder(
+      {env.rank, env.local_rank, env.world_size, host_name(), static_cast<int>(::getpid())});
   config["trainer"]["distributed"] = env.world_size > 1;
   config["trainer"]["use_slurm"] = std::getenv("SLURM_JOB_ID") != nullptr;
   config["trainer"]["world_size"] = env.world_size;

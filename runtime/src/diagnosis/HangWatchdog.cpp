@@ -1,0 +1,69 @@
+#include "HangWatchdog.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "FailureRecorder.h"
+#include "RankReport.h"
+
+namespace bolt::diagnosis {
+
+HangWatchdog::HangWatchdog(const ActivityLog& log, double timeout_s)
+    : log_(log), timeout_s_(timeout_s), thread_([this] { watch(); }) {}
+
+HangWatchdog::~HangWatchdog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void HangWatchdog::watch() {
+  const auto tick = std::chrono::duration<double>(std::clamp(timeout_s_ / 20, 0.05, 1.0));
+  bool stall_written = false;
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, tick, [this] { return stopping_; })) {
+    const auto activity = log_.snapshot();
+    if (!activity.armed) continue;
+    if (activity.seconds_without_progress < timeout_s_ / 2) {
+      stall_written = false;
+      continue;
+    }
+    const auto dir = run_directory();
+    if (activity.seconds_without_progress >= timeout_s_) end_rank(activity);
+    if (!stall_written && !dir.empty()) {
+      write_record(dir, "diagnosis", make_record("stall", rank_identity(), activity));
+      stall_written = true;
+    }
+  }
+}
+
+void HangWatchdog::end_rank(const ActivitySnapshot& activity) {
+  const auto& who = rank_identity();
+  auto record = make_record("hang", who, activity);
+  record["hang_timeout_s"] = timeout_s_;
+  record["main_thread_stack"] = main_thread_stack();
+  std::string where = activity.doing == Doing::Collective
+                          ? fmt::format("waiting in collective #{}", activity.waiting_on)
+                          : std::string(describe(activity.doing));
+  const auto dir = run_directory();
+  const auto file = dir.empty() ? std::filesystem::path() : write_record(dir, "diagnosis", record);
+  const auto line = fmt::format(
+      "bolt-worker: error: rank {} made no progress for {:.0f} s (trainer.hang_timeout_s {:g}): {} at {} "
+      "epoch {} step {}; ending it with exit code {}{}\n",
+      who.rank, activity.seconds_without_progress, timeout_s_, where, activity.stage, activity.epoch + 1,
+      activity.step + 1, kHangExitCode,
+      file.empty() ? std::string() : fmt::format(" (record: {}; run `bolt-launch why {}`)", file.string(), dir.string()));
+  (void)::write(STDERR_FILENO, line.data(), line.size());
+  // The main thread is stuck: nothing can unwind it. Leave without running destructors that
+  // would wait on it (a shared-memory segment is already unlinked; peers see the exit).
+  std::_Exit(kHangExitCode);
+}
+
+}  // namespace bolt::diagnosis
