@@ -78,9 +78,15 @@ std::string sbatch_script(const ScriptSpec& spec) {
   }
   // --kill-on-bad-exit=1: one failing rank ends the step at once instead of leaving the
   // others to wait in a collective until the timeout.
-  s += fmt::format("srun --kill-on-bad-exit=1 {}{} -- {} --config {}\n", shell_quote(spec.launcher),
+  // On failure the job output ends with the diagnosis from the ranks' records (bolt-launch
+  // why); 75 is a planned stop for requeue.
+  s += fmt::format("srun --kill-on-bad-exit=1 {}{} -- {} --config {} || {{\n", shell_quote(spec.launcher),
                    task_per_node ? fmt::format(" --nproc-per-node {}", ranks_per_node) : "",
                    shell_quote(spec.stage), config);
+  s += "  status=$?\n";
+  s += fmt::format("  [[ $status -eq 75 ]] || {} why -- {} --config {} || true\n", shell_quote(spec.launcher),
+                   shell_quote(spec.stage), config);
+  s += "  exit $status\n}\n";
   return s;
 }
 

@@ -16,6 +16,7 @@
 #include "SignalLeadCheck.h"
 #include "SlurmQueries.h"
 #include "SubmitRecord.h"
+#include "../WorkerConfig.h"
 #include "Sweep.h"
 #include "bolt/Error.h"
 #include "bolt/launch/Launcher.h"
@@ -27,28 +28,6 @@ namespace bolt::launch {
 
 namespace {
 
-// The merged config as the worker resolves it (`--print-config`): the worker's own checks of
-// every key, plugin and value run here, before anything is written or submitted.
-nlohmann::json resolved_config(const std::vector<std::string>& worker_args, const std::string& what) {
-  std::vector<std::string> args{default_worker_path()};
-  args.insert(args.end(), worker_args.begin(), worker_args.end());
-  args.push_back("--print-config");
-  const auto result = run_subprocess(args, StderrTo::Errors);
-  if (!result.ok()) {
-    auto text = result.errors.empty() ? describe_failure(args, result) : result.errors;
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    text = text.substr(text.rfind('\n') + 1);  // the worker's error is its last line
-    const std::string prefix = "bolt-worker: error: ";
-    if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
-    const auto message = fmt::format("submit: nothing submitted: {}{}", what, text);
-    if (result.exit_code == UsageError::kExitCode) throw UsageError(message);
-    throw Error(message);
-  }
-  auto config = nlohmann::json::parse(result.output, nullptr, /*allow_exceptions=*/false);
-  if (!config.is_object()) throw Error("submit: bolt-worker --print-config did not print a JSON object");
-  return config;
-}
-
 // Plugins named by a path that exists here are made absolute: the job may start elsewhere.
 void absolutize_plugins(nlohmann::json& config) {
   for (auto& plugin : config["plugins"]) {
@@ -56,11 +35,6 @@ void absolutize_plugins(nlohmann::json& config) {
     const auto path = plugin.get<std::string>();
     if (path.find('/') != std::string::npos && fs::exists(path, ec)) plugin = fs::absolute(path).lexically_normal().string();
   }
-}
-
-std::string run_name_of(const nlohmann::json& config) {
-  const auto name = config["loggers"].value("name", std::string());
-  return name.empty() ? config["model"]["name"].get<std::string>() : name;
 }
 
 // Each sweep point's config: the resolved base with that point's values, each value as the
@@ -78,7 +52,7 @@ std::vector<nlohmann::json> point_configs(const SubmitOptions& o, const nlohmann
     for (const auto& value : axis.values) {
       auto args = o.worker_args;
       args.insert(args.end(), {"--" + axis.key, value});
-      const auto config = resolved_config(args, fmt::format("--sweep {}={}: ", axis.key, value));
+      const auto config = resolved_worker_config(args, fmt::format("submit: nothing submitted: --sweep {}={}: ", axis.key, value));
       coerced[{axis.key, value}] = config[section][key];
     }
   }
@@ -211,7 +185,7 @@ int run_submit(const std::vector<std::string>& args) {
     throw UsageError(fmt::format("submit: the worker's arguments start with the stage (fit, validate or test), "
                                  "not '{}': bolt-launch submit ... -- fit --config cfg.json", stage));
   }
-  auto config = resolved_config(o.worker_args, "");
+  auto config = resolved_worker_config(o.worker_args, "submit: nothing submitted: ");
   absolutize_plugins(config);
   const auto points = expand_grid(o.sweep);
   std::vector<nlohmann::json> configs = points.empty() ? std::vector<nlohmann::json>{} : point_configs(o, config, points);

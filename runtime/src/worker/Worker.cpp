@@ -104,7 +104,9 @@ nlohmann::json to_json(const WorkerEnvironment& env) {
           {"restart_count", env.restart_count}, {"source", env.source}};
 }
 
+// Under Slurm its node name (what scontrol and sinfo call the node), else the host name.
 std::string host_name() {
+  if (const char* node = std::getenv("SLURMD_NODENAME"); node && *node) return node;
   char buffer[HOST_NAME_MAX + 1] = {};
   ::gethostname(buffer, sizeof buffer - 1);
   return buffer;
