@@ -26,6 +26,7 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
       "  bolt-launch --nproc-per-node 4 -- fit --config cfg.json    4 local ranks (DDP)\n"
       "  bolt-launch submit [--nodes N ...] -- fit --config cfg.json  an sbatch job (submit --help)\n"
       "  bolt-launch status JOB|DIR                                 its tasks (status --help)\n"
+      "  bolt-launch why RUN_DIR                                    what went wrong: root cause, hung rank (why --help)\n"
       "Everything after -- goes to bolt-worker.",
       "bolt-launch"};
   app.get_formatter()->column_width(40);

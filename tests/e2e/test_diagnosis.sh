@@ -63,9 +63,25 @@ check "segv: errors/rank-1.json is complete JSON with the signal" /usr/bin/pytho
 import json; r = json.load(open('$(run_dir segv)/errors/rank-1.json')); assert r['signal'] == 'SIGSEGV' and r['rank'] == 1, r"
 run_case terminate 134 "rank 1 \(.*\) crashed with std::terminate after an uncaught exception: faultkit: an exception escaping a thread in .*faultkit::FaultyMlp::misbehave" \
   --model.fault terminate
-run_case exception 1 "rank 1 \(.*\) failed at fit epoch 1 step 4: .*faultkit: a planned exception" --model.fault throw
+run_case exception 1 "rank 1 \(.*\) failed: fit: epoch 1, step 4 .*faultkit: a planned exception" --model.fault throw
 
-# 6. No supervisor (one process per rank, as srun starts them): each rank's record, then why.
+# 6. Stragglers: rank 1's steps take ~3 ms longer (>= 2x on this model); the ranks' busy
+# time per step goes to metrics.jsonl and rank 0 names the slow rank once per epoch.
+expect_exit 0 "WARNING .* epoch 1: rank 1 is a straggler: [0-9.]+x the median rank's busy time per step .* its compute is slow" \
+  "straggler: rank 1 slowed down is named" -- "$LAUNCH" --nproc-per-node 2 -- fit --config cfg.json \
+  --loggers.logs_dir "$WORK/logs-slow" --model.fault slow --model.slow_ms 3 --trainer.max_epochs 2
+check "straggler: metrics.jsonl has both ranks' step times and stragglers [1] for every epoch" /usr/bin/python3 -c "
+import json; rows = [json.loads(l) for l in open('$(run_dir slow)/metrics.jsonl')]
+assert len(rows) == 2 and all(r['stragglers'] == [1] for r in rows), rows
+r = rows[0]['ranks']; assert [x['rank'] for x in r] == [0, 1] and r[1]['busy_ms_median'] >= 2 * r[0]['busy_ms_median'], r
+assert r[0]['collective_wait_ms'] > r[1]['collective_wait_ms'], r"
+expect_exit 0 "fit: done" "no straggler: equal ranks fit without a straggler warning" -- "$LAUNCH" --nproc-per-node 2 -- fit \
+  --config cfg.json --loggers.logs_dir "$WORK/logs-even" --trainer.max_epochs 2
+check "no straggler: stragglers [] in every row, no warning" /usr/bin/python3 -c "
+import json; rows = [json.loads(l) for l in open('$(run_dir even)/metrics.jsonl')]
+assert all(r['stragglers'] == [] for r in rows), rows"
+
+# 7. No supervisor (one process per rank, as srun starts them): each rank's record, then why.
 PORT=$(free_port)
 for r in 0 1; do
   env RANK=$r WORLD_SIZE=2 LOCAL_RANK=$r LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$PORT \

@@ -28,7 +28,8 @@ id=$(submit "$EXAMPLES/cpu-per-node.sbatch" "${args[@]}" "${slow[@]}" --model.fa
 state=$(wait_job "$id" 60)
 took=$(( $(date +%s) - start ))
 check "a failing rank ends the --nproc-per-node job ($state) within 30 s (took $took s)" test "$state" = FAILED -a "$took" -le 30
-check "the job output has bolt-launch's summary naming rank 3" grep -q "rank 3 (local rank 1, host .*) failed: exit code 1" "$WORK/bolt-$id.out"
+check "the job output has bolt-launch's summary naming rank 3" grep -Eq "error: rank 3 \(n2, pid [0-9]+\) failed: fit: epoch 1, step 31" "$WORK/bolt-$id.out"
+check "... and its table marks rank 3 as the root cause" grep -Eq "^3 +1 +.*exit code 1 +<- root cause" "$WORK/bolt-$id.out"
 check "the summary shows the rank's error" grep -q "planned failure at step 30 on rank 3" "$WORK/bolt-$id.out"
 
 start=$(date +%s)

@@ -10,6 +10,8 @@
 #include "diagnosis/Diagnosis.h"
 #include "diagnosis/RankReport.h"
 #include "diagnosis/Symbolizer.h"
+#include "train/EpochReport.h"
+#include "train/StepTimeReport.h"
 
 namespace {
 
@@ -146,4 +148,25 @@ TEST_CASE("symbolizer: functions a module does not export are named from its ELF
   CHECK(bolt::diagnosis::function_at("/nonexistent", 12).empty());
   CHECK(bolt::diagnosis::function_at("/etc/hostname", 12).empty());  // not ELF
   CHECK(bolt::diagnosis::symbolize_backtrace_line("no parentheses") == "no parentheses");
+}
+
+TEST_CASE("stragglers: busy time per step against the median rank's", "[diagnosis]") {
+  auto ranks_with = [](std::vector<double> medians) {
+    std::vector<bolt::RankStepTimes> ranks;
+    for (double m : medians) ranks.push_back({m, m, 0, m, 0});
+    return ranks;
+  };
+  CHECK(bolt::find_stragglers(ranks_with({10, 20})) == std::vector<int64_t>{1});
+  CHECK(bolt::find_stragglers(ranks_with({10, 10, 12, 10})).empty());          // 1.2x: within the margin
+  CHECK(bolt::find_stragglers(ranks_with({10, 13, 10, 30})) == std::vector<int64_t>{1, 3});
+  CHECK(bolt::find_stragglers(ranks_with({0.4, 0.6})).empty());                 // 1.5x of 0.4 ms: noise
+  CHECK(bolt::find_stragglers(ranks_with({5})).empty());
+  bolt::StepTimes times;
+  times.steps = 4;
+  times.compute = 0.04;
+  times.busy_ms = {1, 9, 2, 3};
+  const auto summary = bolt::summarize_step_times(times);
+  CHECK(summary.busy_median_ms == 2);
+  CHECK(summary.compute_ms == Approx(10));
+  CHECK(bolt::gather_step_times(nullptr, 0, summary).size() == 1);
 }

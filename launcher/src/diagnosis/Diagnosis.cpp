@@ -111,7 +111,11 @@ Diagnosis failure_diagnosis(const json& r) {
                              frames.empty() ? std::string() : " in " + frames.front(), where(activity));
   } else {
     const auto error = r.value("error", json::object());
-    d.headline = fmt::format("{} failed at {}: {}", who(r), where(activity), error.value("message", std::string("?")));
+    const auto message = error.value("message", std::string("?"));
+    // A step's error names its place already ("fit: epoch 1, step 4 ...").
+    const auto stage = activity.value("stage", std::string());
+    const bool placed = !stage.empty() && message.rfind(stage, 0) == 0;
+    d.headline = fmt::format("{} failed{}: {}", who(r), placed ? std::string() : " at " + where(activity), message);
     d.details.push_back(fmt::format("exception {}, exit code {}", error.value("type", std::string("?")),
                                     error.value("exit_code", 1)));
   }

@@ -38,7 +38,9 @@ std::filesystem::path write_record(const std::filesystem::path& run_dir, const c
                                    const nlohmann::json& record) {
   const auto dir = run_dir / folder;
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  // Never re-creates a run directory (a fit that failed in set-up removes its own).
+  if (!std::filesystem::is_directory(run_dir, ec)) return {};
+  std::filesystem::create_directory(dir, ec);
   const auto file = dir / ("rank-" + std::to_string(record.value("rank", int64_t{0})) + ".json");
   const auto temp = dir / ("." + file.filename().string() + "." + std::to_string(::getpid()));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);

@@ -3,10 +3,12 @@
 // line, from the train and validation results (every tracked name, train_<name>/val_<name>).
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <spdlog/logger.h>
 
 #include "bolt/Loggers.h"
+#include "StepTimeReport.h"
 #include "bolt/Trainer.h"
 
 namespace bolt {
@@ -19,6 +21,7 @@ struct StepTimes {
   double data_wait = 0;
   double compute = 0;
   double collective_wait = 0;
+  std::vector<float> busy_ms;  // per step: data wait + compute, without collective waits
 };
 
 struct EpochSummary {
@@ -33,6 +36,7 @@ struct EpochSummary {
   std::optional<int64_t> skipped_steps;       // 16-mixed: steps skipped for inf/NaN so far
   std::optional<double> launch_to_first_step_s;
   StepTimes step_times;
+  std::vector<RankStepTimes> ranks;  // every rank's, in rank order
 };
 
 void report_epoch(Loggers& loggers, spdlog::logger& log, const EpochSummary& summary);

@@ -176,6 +176,7 @@ FitLoop::Next FitLoop::run_epoch(int64_t epoch) {
   if (opt.scaler()) summary.skipped_steps = opt.scaler()->skipped_steps();
   summary.launch_to_first_step_s = std::exchange(launch_to_first_step_s_, std::nullopt);
   summary.step_times = outcome.step_times;
+  summary.ranks = gather_step_times(s_.comm.get(), s_.env.rank, summarize_step_times(outcome.step_times));
   report_epoch(s_.loggers, *s_.log, summary);
 
   bool is_best = false;
@@ -305,12 +306,17 @@ FitLoop::EpochOutcome FitLoop::train_one_epoch(int64_t epoch) {
     }
     const Batch& batch = *fed;
     const auto computing = Clock::now();
-    times.data_wait += std::chrono::duration<double>(computing - asked).count();
+    const double data_wait = std::chrono::duration<double>(computing - asked).count();
+    times.data_wait += data_wait;
+    const double waited_before_step = s_.reducer ? s_.reducer->wait_seconds() : 0;
     const bool window_end = !automatic || opt.ends_window(batch_idx);
     if (window_end) stop.before_step();
     StepOutput out;
     train_step(epoch, batch_idx, batch, window_end, out);
-    times.compute += seconds_since(computing);
+    const double step_seconds = seconds_since(computing);
+    times.compute += step_seconds;
+    const double waited = (s_.reducer ? s_.reducer->wait_seconds() : 0) - waited_before_step;
+    times.busy_ms.push_back(static_cast<float>(1000 * (data_wait + step_seconds - waited)));
     ++times.steps;
     asked = Clock::now();
     ++batch_idx;
