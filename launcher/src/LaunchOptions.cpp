@@ -1,5 +1,6 @@
 #include "bolt/launch/LaunchOptions.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -55,6 +56,9 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   app.add_option("--log-dir", options.log_dir,
                  "write each rank's output to DIR/rank-N.stdout|.stderr instead of the console")
       ->envname("BOLT_LOG_DIR");
+  app.add_option("--log-ranks", options.log_ranks,
+                 "show only these ranks' lines on the console, e.g. 0 or 0,2-3 (each rank's rank-N.log is complete)")
+      ->envname("BOLT_LOG_RANKS");
   app.add_option("--term-timeout", options.term_timeout_s,
                  "seconds between SIGTERM and SIGKILL when stopping ranks")
       ->envname("BOLT_TERM_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -78,5 +82,35 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   }
   return options;
 }
+
+// "0,2-3" -> {0, 2, 3}; every rank must exist in the job.
+std::set<int64_t> parse_rank_list(const std::string& text, int64_t world_size) {
+  std::set<int64_t> ranks;
+  if (text.empty()) return ranks;
+  auto refuse = [&](const std::string& why) {
+    return UsageError(fmt::format("--log-ranks '{}': {}; give ranks of 0..{} as 0,2-3", text, why, world_size - 1));
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = std::min(text.find(',', start), text.size());
+    const auto item = text.substr(start, end - start);
+    const auto dash = item.find('-');
+    auto number = [&](const std::string& digits) {
+      if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) {
+        throw refuse(fmt::format("'{}' is not a rank", item));
+      }
+      const int64_t rank = std::stoll(digits);
+      if (rank >= world_size) throw refuse(fmt::format("rank {} is not in this job", rank));
+      return rank;
+    };
+    const int64_t first = number(item.substr(0, dash));
+    const int64_t last = dash == std::string::npos ? first : number(item.substr(dash + 1));
+    if (last < first) throw refuse(fmt::format("'{}' runs backwards", item));
+    for (int64_t r = first; r <= last; ++r) ranks.insert(r);
+    start = end + 1;
+  }
+  return ranks;
+}
+
 
 }  // namespace bolt::launch

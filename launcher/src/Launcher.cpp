@@ -96,6 +96,7 @@ int run_launcher(int argc, char** argv) {
   supervisor.extra_env = extra_env;
   supervisor.max_restarts = options->max_restarts;
   supervisor.repick_port = plan.source != "slurm" && (options->standalone || options->master_port == 0);
+  supervisor.log_ranks = parse_rank_list(options->log_ranks, plan.world_size);
   return supervise(plan, supervisor);
 }
 

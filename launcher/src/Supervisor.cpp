@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 
 #include "FailureReport.h"
+#include "OutputPump.h"
+#include "RestartPolicy.h"
 #include "WorkerExec.h"
 #include "diagnosis/Diagnosis.h"
 #include "bolt/Error.h"
@@ -38,15 +40,6 @@ std::string hostname() {
   return buffer;
 }
 
-// One line-splitting reader per worker stream, and one for the workers' control pipe.
-struct Stream {
-  int fd = -1;
-  int rank = 0;
-  bool is_stderr = false;
-  std::string pending;
-  bool is_control = false;
-};
-
 // 'T': stopped (SIGSTOP, a debugger). Read before the launcher signals it.
 bool process_stopped(pid_t pid) {
   std::FILE* file = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r");
@@ -61,7 +54,9 @@ bool process_stopped(pid_t pid) {
 class Supervisor {
  public:
   Supervisor(const LaunchPlan& plan, const SupervisorOptions& options)
-      : plan_(plan), options_(options), host_(hostname()) {}
+      : plan_(plan), options_(options), host_(hostname()),
+        pump_(console_options(options), [this](const std::string& line) { on_control(line); },
+              [this](std::size_t worker, const std::string& line) { keep_stderr_tail(worker, line); }) {}
 
   int run() {
     block_signals();
@@ -75,16 +70,10 @@ class Supervisor {
       loop();
       code = report_group(workers_, first_failure_, {killed_, interrupted_by_}, host_, options_.log_dir,
                           diagnosis());
-      const bool failed = code != 0 && code != kStoppedForRequeueExitCode && !interrupted_by_;
-      if (!failed || restart >= options_.max_restarts) break;
-      if (code == UsageError::kExitCode) {
-        std::cerr << "bolt-launch: not restarting: exit code 2 is a usage or configuration error, "
-                     "which a restart would repeat\n";
-        break;
-      }
-      // Backing off (0.5 s, 1 s, 2 s, ... up to 30 s): a rank that fails at once must not
-      // spin through every restart in a fraction of a second.
-      const double delay_s = std::min(30.0, 0.5 * std::pow(2.0, restart));
+      const auto decision = decide_restart(code, restart, options_.max_restarts, interrupted_by_.has_value());
+      if (!decision.note.empty()) std::cerr << "bolt-launch: " << decision.note << '\n';
+      if (!decision.restart) break;
+      const double delay_s = decision.delay_s;
       std::cerr << fmt::format("bolt-launch: restarting all {} ranks in {:.1f} s (restart {} of {}, "
                                "BOLT_RESTART_COUNT={}); they resume from last.pt\n",
                                plan_.ranks.size(), delay_s, restart + 1, options_.max_restarts,
@@ -136,10 +125,24 @@ class Supervisor {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw EnvironmentError(fmt::format("pipe: {}", std::strerror(errno)));
     control_write_ = fds[1];
-    Stream control;
-    control.fd = fds[0];
-    control.is_control = true;
-    streams_.push_back(std::move(control));
+    pump_.watch_control(fds[0]);
+  }
+
+  static ConsoleOptions console_options(const SupervisorOptions& options) {
+    ConsoleOptions console;
+    console.shown_ranks = options.log_ranks;
+    console.live_progress = options.log_dir.empty() && ::isatty(STDOUT_FILENO) == 1;
+    return console;
+  }
+
+  void on_control(const std::string& line) {
+    if (line.rfind("run_dir ", 0) == 0) run_dir_ = line.substr(8);
+  }
+
+  void keep_stderr_tail(std::size_t worker, const std::string& line) {
+    auto& tail = workers_[worker].stderr_tail;
+    tail.push_back(line);
+    if (tail.size() > kTailLines) tail.pop_front();
   }
 
   Diagnosis diagnosis() const {
@@ -162,7 +165,7 @@ class Supervisor {
 
   void reset() {
     workers_.clear();
-    streams_.clear();
+    pump_.clear();
     frozen_.clear();
     stopping_ = killed_ = false;
     drain_deadline_.reset();
@@ -195,6 +198,8 @@ class Supervisor {
     env.insert(options_.extra_env.begin(), options_.extra_env.end());
     env["BOLT_RESTART_COUNT"] = std::to_string(plan_.restart_count + restart_);
     env["BOLT_SUPERVISOR_FD"] = std::to_string(control_write_);
+    // Rank 0 redraws its progress bar in place when the launcher's console is a terminal.
+    if (options_.log_dir.empty() && ::isatty(STDOUT_FILENO) == 1) env["BOLT_CONSOLE_TTY"] = "1";
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) throw EnvironmentError(fmt::format("fork: {}", std::strerror(errno)));
@@ -220,8 +225,8 @@ class Supervisor {
     worker.running = true;
     workers_.push_back(std::move(worker));
     if (options_.log_dir.empty()) {
-      streams_.push_back({out[0], static_cast<int>(workers_.size() - 1), false, {}});
-      streams_.push_back({err[0], static_cast<int>(workers_.size() - 1), true, {}});
+      pump_.watch(out[0], workers_.size() - 1, rank.rank, false);
+      pump_.watch(err[0], workers_.size() - 1, rank.rank, true);
     }
   }
 
@@ -300,82 +305,40 @@ class Supervisor {
     }
   }
 
-  void emit(Stream& s, const std::string& line) {
-    if (s.is_control) {
-      if (line.rfind("run_dir ", 0) == 0) run_dir_ = line.substr(8);
-      return;
-    }
-    auto& w = workers_[static_cast<std::size_t>(s.rank)];
-    if (s.is_stderr) {
-      w.stderr_tail.push_back(line);
-      if (w.stderr_tail.size() > kTailLines) w.stderr_tail.pop_front();
-    }
-    const auto text = fmt::format("[rank {}] {}\n", w.plan.rank, line);
-    auto& out = s.is_stderr ? std::cerr : std::cout;
-    out << text;
-    out.flush();
-  }
-
-  bool read_stream(Stream& s) {
-    char buffer[65536];
-    const ssize_t n = ::read(s.fd, buffer, sizeof buffer);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    if (n <= 0) {
-      if (!s.pending.empty()) emit(s, s.pending);
-      s.pending.clear();
-      ::close(s.fd);
-      s.fd = -1;
-      return false;
-    }
-    s.pending.append(buffer, static_cast<std::size_t>(n));
-    std::size_t start = 0, newline;
-    while ((newline = s.pending.find('\n', start)) != std::string::npos) {
-      emit(s, s.pending.substr(start, newline - start));
-      start = newline + 1;
-    }
-    s.pending.erase(0, start);
-    return true;
-  }
-
   void loop() {
     while (true) {
-      const bool streams_open = std::any_of(streams_.begin(), streams_.end(),
-                                            [](const Stream& s) { return s.fd >= 0; });
-      if (running_count() == 0 && !streams_open) return;
+      if (running_count() == 0 && !pump_.any_open()) break;
       std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}};
-      std::vector<Stream*> owners{nullptr};
-      for (auto& s : streams_) {
-        if (s.fd >= 0) {
-          fds.push_back({s.fd, POLLIN, 0});
-          owners.push_back(&s);
-        }
-      }
-      int timeout_ms = -1;
+      pump_.add_pollfds(fds);
+      int timeout_ms = pump_.timeout_ms();
+      auto sooner = [&](int64_t ms) {
+        const int bounded = static_cast<int>(std::clamp<int64_t>(ms, 0, INT_MAX));
+        timeout_ms = timeout_ms < 0 ? bounded : std::min(timeout_ms, bounded);
+      };
       if (stopping_ && running_count() > 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_deadline_ - Clock::now()).count();
         if (left <= 0) {
           killed_ = true;
           signal_all(SIGKILL);
           kill_deadline_ = Clock::now() + std::chrono::hours(1);
-          timeout_ms = 100;
+          sooner(100);
         } else {
-          timeout_ms = static_cast<int>(left);
+          sooner(left);
         }
       } else if (running_count() == 0) {
-        // SupervisedRanks are gone; a stream still open belongs to an orphaned grandchild: drain briefly.
+        // The ranks are gone; a stream still open belongs to an orphaned grandchild: drain briefly.
         if (!drain_deadline_) drain_deadline_ = Clock::now() + std::chrono::seconds(2);
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*drain_deadline_ - Clock::now()).count();
-        if (left <= 0) return;
-        timeout_ms = static_cast<int>(left);
+        if (left <= 0) break;
+        sooner(left);
       }
       const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
       if (ready < 0 && errno != EINTR) throw EnvironmentError(fmt::format("poll: {}", std::strerror(errno)));
-      if (ready <= 0) continue;
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) read_stream(*owners[i]);
-      }
-      if (fds[0].revents & POLLIN) on_signal();
+      if (ready > 0) pump_.handle(fds, 1);
+      pump_.flush();
+      if (ready > 0 && (fds[0].revents & POLLIN)) on_signal();
     }
+    pump_.flush(true);
   }
 
   LaunchPlan plan_;  // a copy: a restart may move it to a new port
@@ -385,7 +348,7 @@ class Supervisor {
   sigset_t old_mask_{};
   int signal_fd_ = -1;
   std::vector<SupervisedRank> workers_;
-  std::vector<Stream> streams_;
+  OutputPump pump_;
   bool stopping_ = false;
   bool killed_ = false;
   Clock::time_point kill_deadline_{};

@@ -1,6 +1,7 @@
 #include "bolt/Loggers.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <regex>
 
 #include <fmt/format.h>
@@ -21,6 +22,15 @@
 namespace fs = std::filesystem;
 
 namespace bolt {
+
+namespace {
+// A terminal, or the console of a supervising bolt-launch that is one (its pipes pass the
+// progress bar's redraws through).
+bool console_is_terminal() {
+  const char* launcher_tty = std::getenv("BOLT_CONSOLE_TTY");
+  return ::isatty(STDOUT_FILENO) == 1 || (launcher_tty && std::string(launcher_tty) == "1");
+}
+}  // namespace
 
 void Loggers::declare_options(OptionSet& options) {
   options.add_string("logs_dir", "logs", "root of the run directories <logs_dir>/<name>/version_<n>")
@@ -96,7 +106,7 @@ std::shared_ptr<spdlog::logger> Loggers::child_logger(const std::string& name) {
 }
 
 ProgressBar Loggers::configure_progressbar() const {
-  return ProgressBar(rank_ == 0 && config_.get_bool("progress"), ::isatty(STDOUT_FILENO) == 1, stdout);
+  return ProgressBar(rank_ == 0 && config_.get_bool("progress"), console_is_terminal(), stdout);
 }
 
 Tracker Loggers::configure_tracker(const std::vector<std::string>& available) const {

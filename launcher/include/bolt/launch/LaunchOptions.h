@@ -1,7 +1,9 @@
 #pragma once
 // bolt-launch's flags (torchrun's names). Each can also come from an environment variable,
 // listed in --help: an explicit flag beats the variable.
+#include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@ struct LaunchOptions {
   bool standalone = false;
   std::string worker;   // empty: bolt-worker next to bolt-launch
   std::string log_dir;  // empty: prefixed lines on the console
+  std::string log_ranks;  // "0,2-3": the ranks the console shows (empty: all)
   double term_timeout_s = 10.0;
   int max_restarts = 0;
   std::string run_id;
@@ -28,5 +31,8 @@ struct LaunchOptions {
 // Parses argv; returns nothing when --help/--version printed and the launcher should exit 0.
 // Throws UsageError on bad flags.
 std::optional<LaunchOptions> parse_launch_options(int argc, char** argv);
+
+// --log-ranks: "0,2-3" -> {0, 2, 3}; every rank must be below world_size (UsageError).
+std::set<int64_t> parse_rank_list(const std::string& text, int64_t world_size);
 
 }  // namespace bolt::launch

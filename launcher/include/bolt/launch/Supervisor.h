@@ -5,6 +5,9 @@
 // it starts the whole group again, up to max_restarts times, with BOLT_RESTART_COUNT counting
 // up. Ranks that all exit 75 stopped for requeue: not a failure, no restart. Children get
 // PR_SET_PDEATHSIG so none outlives a killed launcher.
+#include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,7 @@ struct SupervisorOptions {
   std::map<std::string, std::string> extra_env;
   int max_restarts = 0;
   bool repick_port = false;  // the launcher chose the port (--standalone): choose anew per restart
+  std::set<int64_t> log_ranks;  // --log-ranks: the ranks whose lines the console shows (empty: all)
 };
 
 int supervise(const LaunchPlan& plan, const SupervisorOptions& options);
