@@ -15,8 +15,8 @@ TEST_CASE("console: identical lines of several ranks within the window become on
   dedup.add(2, true, "2026-11-27 10:00:00,117 | WARNING | disk almost full", 1.02);
   dedup.add(1, false, "rank 1 says hello", 1.03);
   dedup.add(1, true, "2026-11-27 10:00:00,130 | WARNING | disk almost full", 1.05);
-  dedup.add(3, true, "2026-11-27 10:00:00,999 | WARNING | disk almost full", 1.30);  // after the window
   dedup.add(0, true, "2026-11-27 10:00:00,140 | WARNING | disk almost full", 1.10);  // rank 0 again: a new line
+  dedup.add(3, true, "2026-11-27 10:00:00,999 | WARNING | disk almost full", 1.30);  // after both windows
   CHECK(dedup.take_due(1.19).empty());
   const auto due = dedup.take_due(1.24);
   REQUIRE(due.size() == 2);
