@@ -68,6 +68,9 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
       ->envname("BOLT_MAX_RESTARTS")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--run-id", options.run_id, "job id passed to workers (default: generated)")
       ->envname("BOLT_RUN_ID");
+  app.add_flag("--check", options.check,
+               "check, on every rank, in seconds, what the job needs (config, plugins, data dir, device, master, "
+               "agreement between nodes, one allreduce), print one table and exit 0 or with the first failure");
   app.add_flag("--print-plan", options.print_plan,
                "print the resolved plan of every local rank as JSON lines and exit");
   app.set_version_flag("--version", "bolt-launch 0.1.0");

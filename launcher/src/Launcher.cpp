@@ -58,6 +58,7 @@ int run_launcher(int argc, char** argv) {
     throw UsageError("nothing to run: give the worker's arguments after --, e.g. "
                      "bolt-launch --device cpu -- fit --config cfg.json");
   }
+  if (options->check) options->worker_args.push_back("--check");
   const std::string worker = options->worker.empty() ? default_worker_path() : options->worker;
   std::error_code ec;
   if (::access(worker.c_str(), X_OK) != 0 || !fs::is_regular_file(worker, ec)) {

@@ -38,4 +38,11 @@ read -r state took < <(run_job segv-a cpu-2x2.sbatch --model.fault segv --model.
 check "one task per rank, rank 2 crashes: the job fails ($state)" test "$state" = FAILED
 check "... the job output names rank 2, SIGSEGV and the plugin function" \
   grep -Eq "diagnosis: rank 2 \(n2, pid [0-9]+\) crashed with SIGSEGV in faultkit::write_through_null_pointer" "$WORK/segv-a.out"
+# srun bolt-launch --check: every rank of the allocation, one table, in seconds.
+out=$(srun -N 2 --ntasks-per-node=2 --chdir "$WORK" "$LAUNCH" --check -- fit "${args[@]}" --loggers.logs_dir "$WORK/check" 2>&1)
+check "srun bolt-launch --check: 4 ranks on 2 nodes pass, one table with n1 and n2" \
+  bash -c 'grep -q "check: ok: 4 ranks can run this job" <<<"$1" && grep -Eq "^3 +n2 " <<<"$1"' _ "$out"
+out=$(srun -N 2 --ntasks-per-node=2 --chdir "$WORK" "$LAUNCH" --check -- fit "${args[@]}" --data.data_dir "$WORK/nowhere" 2>&1)
+check "srun bolt-launch --check with a missing data directory: named" \
+  grep -Eq "check: rank [0-3] \(n[12]\): data: data.data_dir .*nowhere is missing or unreadable" <<<"$out"
 finish

@@ -37,6 +37,29 @@ class Communicator {
   virtual std::string store_get(const std::string& key) = 0;
 };
 
+// The rendezvous store alone (rank 0 hosts it): bolt-launch --check compares what the ranks
+// believe the job is before any of them joins a process group, then joins through it.
+class Rendezvous {
+ public:
+  struct Store;
+  explicit Rendezvous(std::unique_ptr<Store> store);
+  ~Rendezvous();
+  Rendezvous(const Rendezvous&) = delete;
+  Rendezvous& operator=(const Rendezvous&) = delete;
+  void set(const std::string& key, const std::string& value);
+  std::string get(const std::string& key);  // waits for the key up to the store's timeout
+  bool has(const std::string& key);          // without waiting
+  int64_t add(const std::string& key, int64_t delta);
+  Store& store() { return *store_; }
+
+ private:
+  std::unique_ptr<Store> store_;
+};
+std::unique_ptr<Rendezvous> open_rendezvous(const WorkerEnvironment& env, std::chrono::seconds timeout);
+std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
+                                      const std::string& backend, Rendezvous& rendezvous,
+                                      std::chrono::seconds collective_timeout);
+
 // Joins the process group described by `env` (rank 0 hosts the TCP store): gloo for CPU
 // devices, NCCL for CUDA ones where the found libtorch has it. `backend` is "auto", "gloo"
 // or "nccl". `timeout` bounds the rendezvous, `collective_timeout` each collective. Throws

@@ -239,19 +239,33 @@ std::unique_ptr<Communicator> join(const WorkerEnvironment& env, const c10::Devi
 
 }  // namespace
 
+struct Rendezvous::Store {
+  c10::intrusive_ptr<c10d::Store> store;
+};
+
+Rendezvous::Rendezvous(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+Rendezvous::~Rendezvous() = default;
+void Rendezvous::set(const std::string& key, const std::string& value) { set_store_value(*store_->store, key, value); }
+std::string Rendezvous::get(const std::string& key) { return get_store_value(*store_->store, key); }
+bool Rendezvous::has(const std::string& key) { return store_->store->check({key}); }
+int64_t Rendezvous::add(const std::string& key, int64_t delta) { return store_->store->add(key, delta); }
+
+std::unique_ptr<Rendezvous> open_rendezvous(const WorkerEnvironment& env, std::chrono::seconds timeout) {
+  return std::make_unique<Rendezvous>(std::make_unique<Rendezvous::Store>(Rendezvous::Store{make_store(env, timeout)}));
+}
+
 std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
-                                      const std::string& backend, std::chrono::seconds timeout,
+                                      const std::string& backend, Rendezvous& rendezvous,
                                       std::chrono::seconds collective_timeout) {
   const std::string chosen = choose_backend(env, device, backend);
-  auto store = make_store(env, timeout);
+  auto store = rendezvous.store().store;
   try {
     if (auto comm = join(env, device, chosen, store, collective_timeout)) return comm;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw DistributedError(fmt::format("cannot join the {} process group via {}:{}: {}", chosen,
-                                       env.master_addr, env.master_port,
-                                       first_line(e.what())));
+                                       env.master_addr, env.master_port, first_line(e.what())));
   }
   throw ConfigError(fmt::format(
       "trainer.dist_backend '{}' is not available in this build (libtorch {} has: gloo, shm{})",
@@ -262,6 +276,14 @@ std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::D
       ""
 #endif
       ));
+}
+
+std::unique_ptr<Communicator> connect(const WorkerEnvironment& env, const c10::Device& device,
+                                      const std::string& backend, std::chrono::seconds timeout,
+                                      std::chrono::seconds collective_timeout) {
+  (void)choose_backend(env, device, backend);  // a config error before anything connects
+  auto rendezvous = open_rendezvous(env, timeout);
+  return connect(env, device, backend, *rendezvous, collective_timeout);
 }
 
 void broadcast_from_rank0(Communicator& comm, const std::vector<at::Tensor>& tensors, std::string_view purpose) {

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include <climits>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +12,7 @@
 
 #include "../config/WorkerCommandLine.h"
 #include "../diagnosis/FailureRecorder.h"
+#include "../util/HostName.h"
 #include "../plugin/PluginLoader.h"
 #include "bolt/Error.h"
 #include "bolt/Plugin.h"
@@ -49,6 +50,33 @@ void print_registry() {
   }
 }
 
+// Launched without RANK/OMPI variables: the trainer.* distributed keys describe the job.
+void apply_config_fallbacks(WorkerEnvironment& env, const nlohmann::json& trainer) {
+  if (env.source != "default") return;
+  env.world_size = trainer["world_size"].get<int64_t>();
+  env.rank = trainer["rank"].get<int64_t>();
+  env.local_rank = trainer["local_rank"].get<int64_t>();
+  env.local_world_size = env.world_size;
+  env.master_addr = trainer["master_addr"].get<std::string>();
+  env.master_port = trainer["master_port"].get<int64_t>();
+  if (env.rank >= env.world_size) {
+    throw ConfigError(fmt::format("trainer.rank {} is not below trainer.world_size {}", env.rank,
+                                  env.world_size));
+  }
+  if (env.world_size > 1) env.source = "config";
+}
+
+nlohmann::json to_json(const WorkerEnvironment& env) {
+  return {{"rank", env.rank},           {"world_size", env.world_size},
+          {"local_rank", env.local_rank}, {"local_world_size", env.local_world_size},
+          {"node_rank", env.node_rank}, {"nnodes", env.nnodes},
+          {"master_addr", env.master_addr}, {"master_port", env.master_port},
+          {"device", env.device},       {"run_id", env.run_id},
+          {"restart_count", env.restart_count}, {"source", env.source}};
+}
+
+}  // namespace
+
 // The data module's facts (link_to_model) become model keys before the model is built. A
 // value the user gave that contradicts one is an error; one left at its default is replaced.
 void link_data_to_model(nlohmann::json& config, const DataModule& data) {
@@ -79,39 +107,6 @@ void link_data_to_model(nlohmann::json& config, const DataModule& data) {
   }
 }
 
-// Launched without RANK/OMPI variables: the trainer.* distributed keys describe the job.
-void apply_config_fallbacks(WorkerEnvironment& env, const nlohmann::json& trainer) {
-  if (env.source != "default") return;
-  env.world_size = trainer["world_size"].get<int64_t>();
-  env.rank = trainer["rank"].get<int64_t>();
-  env.local_rank = trainer["local_rank"].get<int64_t>();
-  env.local_world_size = env.world_size;
-  env.master_addr = trainer["master_addr"].get<std::string>();
-  env.master_port = trainer["master_port"].get<int64_t>();
-  if (env.rank >= env.world_size) {
-    throw ConfigError(fmt::format("trainer.rank {} is not below trainer.world_size {}", env.rank,
-                                  env.world_size));
-  }
-  if (env.world_size > 1) env.source = "config";
-}
-
-nlohmann::json to_json(const WorkerEnvironment& env) {
-  return {{"rank", env.rank},           {"world_size", env.world_size},
-          {"local_rank", env.local_rank}, {"local_world_size", env.local_world_size},
-          {"node_rank", env.node_rank}, {"nnodes", env.nnodes},
-          {"master_addr", env.master_addr}, {"master_port", env.master_port},
-          {"device", env.device},       {"run_id", env.run_id},
-          {"restart_count", env.restart_count}, {"source", env.source}};
-}
-
-// Under Slurm its node name (what scontrol and sinfo call the node), else the host name.
-std::string host_name() {
-  if (const char* node = std::getenv("SLURMD_NODENAME"); node && *node) return node;
-  char buffer[HOST_NAME_MAX + 1] = {};
-  ::gethostname(buffer, sizeof buffer - 1);
-  return buffer;
-}
-
 // The run directory is <logs_dir>/<name>: a name may nest (exp/run1) but never leave logs_dir.
 void check_run_name(const nlohmann::json& loggers) {
   const auto name = loggers["name"].get<std::string>();
@@ -125,9 +120,13 @@ void check_run_name(const nlohmann::json& loggers) {
   }
 }
 
-}  // namespace
 
 int run_worker(const std::vector<std::string>& args) {
+  if (const auto check = std::find(args.begin(), args.end(), "--check"); check != args.end()) {
+    std::vector<std::string> rest(args.begin(), check);
+    rest.insert(rest.end(), check + 1, args.end());
+    return run_preflight(rest);
+  }
   PluginLoader loader;
   auto invocation = parse_worker_command_line(args, loader);
   if (invocation.help) {
@@ -138,6 +137,7 @@ int run_worker(const std::vector<std::string>& args) {
     print_registry();
     return 0;
   }
+
   auto& config = invocation.config;
   auto& registry = Registry::instance();
   auto datamodule = registry.data(config["data"]["name"]).create(Config("data", config["data"]));
@@ -152,7 +152,7 @@ int run_worker(const std::vector<std::string>& args) {
   auto env = WorkerEnvironment::from_process();
   apply_config_fallbacks(env, config["trainer"]);
   diagnosis::install_failure_recorder(
-      {env.rank, env.local_rank, env.world_size, host_name(), static_cast<int>(::getpid())});
+      {env.rank, env.local_rank, env.world_size, node_name(), static_cast<int>(::getpid())});
   config["trainer"]["distributed"] = env.world_size > 1;
   config["trainer"]["use_slurm"] = std::getenv("SLURM_JOB_ID") != nullptr;
   config["trainer"]["world_size"] = env.world_size;
