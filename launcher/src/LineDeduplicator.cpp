@@ -5,21 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "RankRanges.h"
+
 namespace bolt::launch {
 
 std::string console_text(const ConsoleLine& line) {
-  auto ranks = line.ranks;
-  std::sort(ranks.begin(), ranks.end());
-  if (ranks.size() == 1) return fmt::format("[rank {}] {}", ranks.front(), line.text);
-  std::string list;
-  for (std::size_t i = 0; i < ranks.size();) {
-    std::size_t j = i;
-    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-    if (!list.empty()) list += ", ";
-    list += j == i ? std::to_string(ranks[i]) : fmt::format("{}-{}", ranks[i], ranks[j]);
-    i = j + 1;
-  }
-  return fmt::format("[ranks {}] {}", list, line.text);
+  return fmt::format("[rank{} {}] {}", line.ranks.size() == 1 ? "" : "s", rank_ranges(line.ranks), line.text);
 }
 
 std::string dedup_key(const std::string& text) {

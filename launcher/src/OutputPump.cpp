@@ -129,6 +129,12 @@ void OutputPump::line(Stream& s, std::string text) {
   if (text.find('\r') != std::string::npos) text = last_redraw(text);
   if (s.is_stderr) on_stderr_(s.worker, text);
   if (!options_.shown_ranks.empty() && options_.shown_ranks.count(s.rank) == 0) return;
+  // Warnings and errors, which every rank tends to print, are merged; stdout (rank 0's log and
+  // progress) is shown at once: a person or a script watching for a line must not wait.
+  if (!s.is_stderr) {
+    print({{s.rank}, false, std::move(text)});
+    return;
+  }
   dedup_.add(s.rank, s.is_stderr, std::move(text), now_s());
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // The supervisor's output side: reads every rank's stdout and stderr pipes and the ranks'
-// control pipe, splits lines, and writes one console: "[rank N]" prefixes, identical lines
-// of several ranks merged ("[ranks 0-3] ..."), only --log-ranks' ranks shown, and rank 0's
+// control pipe, splits lines, and writes one console: "[rank N]" prefixes, identical stderr
+// lines of several ranks merged ("[ranks 0-3] ..."), only --log-ranks' ranks shown, and rank 0's
 // live progress bar redrawn in place between other lines when the console is a terminal.
 #include <poll.h>
 

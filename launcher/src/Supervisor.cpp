@@ -25,6 +25,7 @@
 #include "RestartPolicy.h"
 #include "WorkerExec.h"
 #include "diagnosis/Diagnosis.h"
+#include "util/HostName.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -33,12 +34,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 const int kForwarded[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP};
-
-std::string hostname() {
-  char buffer[HOST_NAME_MAX + 1] = {};
-  ::gethostname(buffer, sizeof buffer - 1);
-  return buffer;
-}
 
 // 'T': stopped (SIGSTOP, a debugger). Read before the launcher signals it.
 bool process_stopped(pid_t pid) {
@@ -54,7 +49,7 @@ bool process_stopped(pid_t pid) {
 class Supervisor {
  public:
   Supervisor(const LaunchPlan& plan, const SupervisorOptions& options)
-      : plan_(plan), options_(options), host_(hostname()),
+      : plan_(plan), options_(options), host_(node_name()),
         pump_(console_options(options), [this](const std::string& line) { on_control(line); },
               [this](std::size_t worker, const std::string& line) { keep_stderr_tail(worker, line); }) {}
 

@@ -34,6 +34,31 @@ check "... node 0's bolt-launch names rank 1 as stopped" \
 check "... and so does bolt-launch why at the end of the job" \
   grep -Eq "diagnosis: rank 1 has not reached allreduce #[0-9]+ and wrote no record" "$WORK/stop-b.out"
 
+read -r state took < <(run_job data-b cpu-per-node.sbatch --data.stuck_rank 2)
+check "one bolt-launch per node, rank 2's DataLoader stuck: the job fails ($state) within 35 s (took $took s)" \
+  test "$state" = FAILED -a "$took" -le 35
+check "... named: rank 2 on n2 waits for its DataLoader" \
+  grep -Eq "rank 2 \(n2, pid [0-9]+\) has not reached allreduce #[0-9]+ .*: it is waiting for its DataLoader" "$WORK/data-b.out"
+
+read -r state took < <(run_job stop-a cpu-2x2.sbatch --model.fault sigstop --model.fault_rank 1)
+check "one task per rank, rank 1 frozen by SIGSTOP: the job fails ($state) within 35 s (took $took s)" \
+  test "$state" = FAILED -a "$took" -le 35
+check "... bolt-launch why names rank 1 from the others' records" \
+  grep -Eq "diagnosis: rank 1 has not reached allreduce #[0-9]+ and wrote no record" "$WORK/stop-a.out"
+
+read -r state took < <(run_job sleep-b cpu-per-node.sbatch --model.fault sleep --model.fault_rank 0)
+check "one bolt-launch per node, rank 0 sleeps in its step: the job fails ($state) within 35 s (took $took s)" \
+  test "$state" = FAILED -a "$took" -le 35
+check "... named by node 1's bolt-launch too (the run directory is shared)" \
+  grep -Eq "error: rank 0 \(n1, pid [0-9]+\) has not reached allreduce #[0-9]+ .*: it is in training_step" "$WORK/sleep-b.out"
+
+for shape in cpu-2x2 cpu-per-node; do
+  read -r state took < <(run_job "skip-$shape" "$shape.sbatch" --trainer.name skipping --trainer.skip_rank 3)
+  check "$shape: rank 3 skips a collective the others make: the job fails ($state) at once (took $took s)" \
+    test "$state" = FAILED -a "$took" -le 25
+  check "... named as a collective mismatch" grep -q "collective mismatch" "$WORK/skip-$shape.out"
+done
+
 read -r state took < <(run_job segv-a cpu-2x2.sbatch --model.fault segv --model.fault_rank 2)
 check "one task per rank, rank 2 crashes: the job fails ($state)" test "$state" = FAILED
 check "... the job output names rank 2, SIGSEGV and the plugin function" \

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "../RankRanges.h"
 #include "diagnosis/ActivityLog.h"
 #include "diagnosis/Symbolizer.h"
 
@@ -42,17 +44,8 @@ std::string where(const json& activity) {
   return fmt::format("{} epoch {} step {}", stage, epoch + 1, activity.value("step", int64_t{-1}) + 1);
 }
 
-std::string rank_list(std::vector<int64_t> ranks) {
-  std::sort(ranks.begin(), ranks.end());
-  std::string text;
-  for (std::size_t i = 0; i < ranks.size();) {
-    std::size_t j = i;
-    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-    if (!text.empty()) text += ", ";
-    text += j == i ? std::to_string(ranks[i]) : fmt::format("{}-{}", ranks[i], ranks[j]);
-    i = j + 1;
-  }
-  return (ranks.size() == 1 ? "rank " : "ranks ") + text;
+std::string rank_list(const std::vector<int64_t>& ranks) {
+  return (ranks.size() == 1 ? "rank " : "ranks ") + rank_ranges(ranks);
 }
 
 const json* entry(const json& activity, uint64_t seq) {
@@ -241,9 +234,31 @@ Diagnosis hang_diagnosis(const std::map<int64_t, RankState>& states, int64_t wor
   return d;
 }
 
+// The last lines the root-cause rank logged (its rank-<r>.log in the run directory).
+void add_log_tail(Diagnosis& d, const std::string& run_dir) {
+  if (d.culprits.empty() || run_dir.empty()) return;
+  const auto file = fs::path(run_dir) / fmt::format("rank-{}.log", d.culprits.front());
+  std::ifstream in(file);
+  if (!in) return;
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (tail.size() > 8) tail.pop_front();
+  }
+  if (tail.empty()) return;
+  d.details.push_back(fmt::format("last lines of {}:", file.string()));
+  for (const auto& line : tail) d.details.push_back("  " + line);
+}
+
 }  // namespace
 
 Diagnosis diagnose(const std::vector<RankRecords>& records, const DiagnosisContext& context) {
+  auto d = diagnose_records(records, context);
+  add_log_tail(d, context.run_dir);
+  return d;
+}
+
+Diagnosis diagnose_records(const std::vector<RankRecords>& records, const DiagnosisContext& context) {
   // A crash or an error of its own is the root cause; the earliest wins.
   const json* root = nullptr;
   for (const auto& r : records) {

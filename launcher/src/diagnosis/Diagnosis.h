@@ -37,7 +37,10 @@ struct Diagnosis {
   bool empty() const { return headline.empty(); }
 };
 
+// The root cause, with the last lines of its rank's log (context.run_dir/rank-<r>.log).
 Diagnosis diagnose(const std::vector<RankRecords>& records, const DiagnosisContext& context);
+// The same from the records alone.
+Diagnosis diagnose_records(const std::vector<RankRecords>& records, const DiagnosisContext& context);
 // Reads the records under `run_dir` (a record that is not valid JSON is skipped, named in
 // `problems`).
 std::vector<RankRecords> read_rank_records(const std::filesystem::path& run_dir, std::vector<std::string>* problems = nullptr);
