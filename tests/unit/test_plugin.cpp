@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
 #include "bolt/Error.h"
 #include "bolt/Plugin.h"
 #include "plugin/PluginLoader.h"
@@ -11,6 +13,12 @@ TEST_CASE("plugin loading: good plugin registers, bad ones are refused with the 
   CHECK_THROWS_WITH(loader.load(WRONG_ABI_PLUGIN),
                     Catch::Contains("was built for Bolt plugin ABI " + std::to_string(BOLT_PLUGIN_ABI_VERSION + 98) +
                                     " but this bolt-worker has ABI " + std::to_string(BOLT_PLUGIN_ABI_VERSION)));
+  // A refused plugin that registered classes in its static initialisers: nothing stays, and
+  // the library is unloaded.
+  CHECK_THROWS_WITH(loader.load(WRONG_ABI_REGISTERS_PLUGIN), Catch::Contains("was built for Bolt plugin ABI"));
+  CHECK_THROWS_WITH(bolt::Registry::instance().model("ghost_model"), Catch::Contains("unknown model 'ghost_model'"));
+  CHECK_THROWS_WITH(bolt::Registry::instance().data("ghost_data"), Catch::Contains("unknown data module 'ghost_data'"));
+  CHECK(::dlopen(WRONG_ABI_REGISTERS_PLUGIN, RTLD_NOW | RTLD_NOLOAD) == nullptr);
   CHECK_THROWS_WITH(loader.load(NULL_INFO_PLUGIN), Catch::Contains("bolt_plugin_info() returned null: declare the plugin with BOLT_PLUGIN"));
   CHECK_THROWS_WITH(loader.load("no_such_plugin_name"), Catch::Contains("plugin 'no_such_plugin_name' not found"));
   loader.load(TESTKIT_PLUGIN);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -60,6 +61,27 @@ fs::path PluginLoader::resolve(const std::string& spec) const {
                                 spec, file, searched));
 }
 
+namespace {
+// A library just opened: unloaded again unless kept. Its static initialisers staged their
+// registrations; those are discarded first (their code lives in the library).
+class OpenedLibrary {
+ public:
+  explicit OpenedLibrary(void* library) : library_(library) {}
+  ~OpenedLibrary() {
+    if (library_ == nullptr) return;
+    Registry::instance().discard_staged();
+    ::dlclose(library_);
+  }
+  OpenedLibrary(const OpenedLibrary&) = delete;
+  OpenedLibrary& operator=(const OpenedLibrary&) = delete;
+  void* get() const { return library_; }
+  void* keep() { return std::exchange(library_, nullptr); }
+
+ private:
+  void* library_;
+};
+}  // namespace
+
 void PluginLoader::load(const std::string& spec) {
   const auto path = resolve(spec);
   for (const auto& loaded : paths_) {
@@ -67,30 +89,28 @@ void PluginLoader::load(const std::string& spec) {
   }
   auto& registry = Registry::instance();
   registry.discard_staged();
-  void* library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
+  // Registration happens only after the checks: the plugin's static initialisers stage their
+  // entries during dlopen, and a refused plugin's are discarded with the library.
+  OpenedLibrary library(::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL));
+  if (library.get() == nullptr) {
     registry.discard_staged();
     const char* why = ::dlerror();
     throw PluginError(fmt::format("cannot load plugin {}: {}", path.string(), why ? why : "?"));
   }
   using InfoFn = const PluginInfo* (*)();
-  auto info_fn = reinterpret_cast<InfoFn>(::dlsym(library, "bolt_plugin_info"));
+  auto info_fn = reinterpret_cast<InfoFn>(::dlsym(library.get(), "bolt_plugin_info"));
   if (info_fn == nullptr) {
-    registry.discard_staged();
-    ::dlclose(library);
     throw PluginError(fmt::format(
         "{} is not a Bolt plugin: it has no bolt_plugin_info symbol (add BOLT_PLUGIN(\"name\"))",
         path.string()));
   }
   const PluginInfo* info = info_fn();
   auto refuse_record = [&](const char* what) {
-    registry.discard_staged();
     throw PluginError(fmt::format("plugin {}: bolt_plugin_info() returned {}: declare the plugin with "
                                   "BOLT_PLUGIN(\"name\") instead of writing the function by hand", path.string(), what));
   };
   if (info == nullptr) refuse_record("null");
   if (info->abi_version != BOLT_PLUGIN_ABI_VERSION) {
-    registry.discard_staged();
     throw PluginError(fmt::format(
         "plugin {} was built for Bolt plugin ABI {} but this bolt-worker has ABI {}: rebuild it "
         "against this Bolt",
@@ -98,13 +118,12 @@ void PluginLoader::load(const std::string& spec) {
   }
   if (info->name == nullptr || info->torch_version == nullptr) refuse_record("a record with a null name or version");
   if (std::string(info->torch_version) != TORCH_VERSION) {
-    registry.discard_staged();
     throw PluginError(fmt::format(
         "plugin {} was built against libtorch {} but this bolt-worker uses libtorch {}: rebuild it",
         path.string(), info->torch_version, TORCH_VERSION));
   }
-  registry.commit_staged(info->name);
-  handles_.push_back(std::make_unique<Handle>(Handle{library}));
+  registry.commit_staged(info->name);  // a name clash throws: the library is unloaded then
+  handles_.push_back(std::make_unique<Handle>(Handle{library.keep()}));
   paths_.push_back(path);
 }
 
