@@ -11,6 +11,7 @@
 #include "ParseCommandLine.h"
 
 #include "bolt/Error.h"
+#include "bolt/Version.h"
 
 namespace bolt::launch {
 
@@ -73,9 +74,9 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
                "agreement between nodes, one allreduce), print one table and exit 0 or with the first failure");
   app.add_flag("--print-plan", options.print_plan,
                "print the resolved plan of every local rank as JSON lines and exit");
-  app.set_version_flag("--version", "bolt-launch 0.1.0");
+  app.set_version_flag("--version", "bolt-launch " BOLT_VERSION_STRING);
 
-  if (!parse_command_line(app, own, "", "bolt-launch 0.1.0")) return std::nullopt;
+  if (!parse_command_line(app, own, "", "bolt-launch " BOLT_VERSION_STRING)) return std::nullopt;
   if (!std::isfinite(options.term_timeout_s) || options.term_timeout_s > 86400) {
     throw UsageError(fmt::format("--term-timeout {} is not a number of seconds in 0..86400", options.term_timeout_s));
   }

@@ -10,30 +10,32 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
 #include <fmt/format.h>
 
 #include "bolt/Error.h"
+#include "bolt/StrictNumber.h"
+#include "bolt/WorkerContract.h"
 #include "bolt/slurm/SlurmEnvironment.h"
 
 namespace bolt::launch {
 
 std::map<std::string, std::string> LaunchPlan::worker_env(const RankPlan& rank) const {
-  std::map<std::string, std::string> env{{"RANK", std::to_string(rank.rank)},
-          {"WORLD_SIZE", std::to_string(world_size)},
-          {"LOCAL_RANK", std::to_string(rank.local_rank)},
-          {"LOCAL_WORLD_SIZE", std::to_string(local_world_size)},
-          {"NODE_RANK", std::to_string(node_rank)},
-          {"NNODES", std::to_string(nnodes)},
-          {"MASTER_ADDR", master_addr},
-          {"MASTER_PORT", std::to_string(master_port)},
-          {"BOLT_RUN_ID", run_id},
-          {"BOLT_RESTART_COUNT", std::to_string(restart_count)},
-          {"BOLT_DEVICE", rank.device},
-          {"BOLT_LAUNCH_TIME", fmt::format("{:.6f}", launch_time)}};
-  if (!slurm_job_id.empty()) env["BOLT_SLURM_JOB_ID"] = slurm_job_id;
-  return env;
+  contract::WorkerVariables v;
+  v.rank = rank.rank;
+  v.world_size = world_size;
+  v.local_rank = rank.local_rank;
+  v.local_world_size = local_world_size;
+  v.node_rank = node_rank;
+  v.nnodes = nnodes;
+  v.master_addr = master_addr;
+  v.master_port = master_port;
+  v.run_id = run_id;
+  v.restart_count = restart_count;
+  v.device = rank.device;
+  v.launch_time = launch_time;
+  v.slurm_job_id = slurm_job_id;
+  return contract::to_worker_env(v);
 }
 
 nlohmann::ordered_json LaunchPlan::to_json(const RankPlan& rank) const {
@@ -62,8 +64,7 @@ int visible_gpu_count(const EnvLookup& env) {
 }
 
 void check_device_syntax(const std::string& device) {
-  static const std::regex pattern(R"(cpu|cuda(:\d+)?)");
-  if (!std::regex_match(device, pattern)) {
+  if (!contract::parse_device_name(device)) {
     throw UsageError(fmt::format("--device '{}' is not one of cpu, cuda, cuda:N", device));
   }
 }
@@ -82,14 +83,9 @@ int64_t parse_nproc(const LaunchOptions& options, int gpus) {
   if (!options.nproc_per_node) return 1;
   const auto& text = *options.nproc_per_node;
   if (text == "auto") return std::max(1, gpus);
-  std::size_t used = 0;
-  int64_t nproc = 0;
-  try {
-    nproc = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || nproc < 1) {
+  const auto parsed = parse_integer(text);
+  const int64_t nproc = parsed.value_or(0);
+  if (nproc < 1) {
     throw UsageError(fmt::format("--nproc-per-node '{}' is not a positive number or auto", text));
   }
   // One process per rank on one node: past a few thousand it is a typo, not a plan.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bolt/Error.h"
+#include "bolt/StrictNumber.h"
 #include "bolt/slurm/Hostlist.h"
 
 namespace bolt::slurm {
@@ -27,14 +28,8 @@ struct Reader {
   std::optional<int64_t> number(const std::string& key, std::initializer_list<const char*> names, int64_t min) {
     auto text = first(key, names);
     if (!text) return std::nullopt;
-    std::size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(*text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != text->size() || value < min) {
+    const auto value = parse_integer(*text).value_or(min - 1);
+    if (value < min) {
       throw EnvironmentError(fmt::format("{}='{}' is not an integer >= {}", sources[key], *text, min));
     }
     return value;

@@ -5,6 +5,9 @@
 #include <set>
 
 #include "bolt/Error.h"
+#include "bolt/StrictNumber.h"
+#include "bolt/WorkerContract.h"
+#include "bolt/WorkerEnvironment.h"
 #include "test_support.h"
 #include "bolt/launch/LaunchPlan.h"
 #include "bolt/slurm/Hostlist.h"
@@ -232,4 +235,61 @@ TEST_CASE("a step's node count, node list and tasks-per-node list must agree", "
                     Catch::Contains("SLURM_STEP_NUM_NODES=7 but SLURM_STEP_TASKS_PER_NODE lists 1 node(s)"));
   step["SLURM_STEP_TASKS_PER_NODE"] = "1(x7)";
   CHECK(bolt::slurm::SlurmEnvironment::detect(lookup_in(step))->nodes.size() == 7);
+}
+
+// The launch contract round trip: what the launcher writes for each rank is what the worker
+// reads back, for a Slurm step (one task per rank) and a local multi-node launcher.
+TEST_CASE("worker contract: plan -> env -> worker view, field by field", "[env]") {
+  auto check_round_trip = [](const bolt::launch::LaunchPlan& plan) {
+    for (const auto& rank : plan.ranks) {
+      const auto env = plan.worker_env(rank);
+      const auto worker = bolt::WorkerEnvironment::from(lookup_in(env));
+      CHECK(worker.rank == rank.rank);
+      CHECK(worker.local_rank == rank.local_rank);
+      CHECK(worker.world_size == plan.world_size);
+      CHECK(worker.local_world_size == plan.local_world_size);
+      CHECK(worker.node_rank == plan.node_rank);
+      CHECK(worker.nnodes == plan.nnodes);
+      CHECK(worker.master_addr == plan.master_addr);
+      CHECK(worker.master_port == plan.master_port);
+      CHECK(worker.device == rank.device);
+      CHECK(worker.run_id == plan.run_id);
+      CHECK(worker.restart_count == plan.restart_count);
+      CHECK(worker.slurm_job_id == plan.slurm_job_id);
+      CHECK(worker.launch_time == Approx(plan.launch_time).margin(1e-5));
+      CHECK(worker.source == "torchrun");
+    }
+  };
+  check_round_trip(bolt::launch::resolve_plan({}, lookup_in(fixture("step-2x2-3"))));
+  bolt::launch::LaunchOptions local;
+  local.no_slurm = true;
+  local.nproc_per_node = "3";
+  local.nnodes = 2;
+  local.node_rank = 1;
+  local.master_addr = "10.0.0.7";
+  local.master_port = 23456;
+  local.run_id = "job-42";
+  const auto plan = bolt::launch::resolve_plan(local, lookup_in({}));
+  REQUIRE(plan.ranks.size() == 3);
+  CHECK(plan.ranks.back().rank == 5);
+  check_round_trip(plan);
+}
+
+TEST_CASE("strict integers: the whole text, decimal, 64 bits", "[env]") {
+  CHECK(bolt::parse_integer("42") == 42);
+  CHECK(bolt::parse_integer("-7") == -7);
+  CHECK(bolt::parse_integer("9223372036854775807") == INT64_MAX);
+  for (const char* bad : {"", " 4", "4 ", "+4", "0x10", "4.0", "1e3", "9223372036854775808", "abc", "4abc"}) {
+    CHECK_FALSE(bolt::parse_integer(bad).has_value());
+  }
+}
+
+TEST_CASE("device names: one syntax for --device, trainer.device and BOLT_DEVICE", "[env]") {
+  using bolt::contract::parse_device_name;
+  CHECK_FALSE(parse_device_name("cpu")->cuda);
+  CHECK(parse_device_name("cuda")->cuda);
+  CHECK(parse_device_name("cuda:3")->index == 3);
+  for (const char* bad : {"", "cpu:0", "cuda:", "cuda:x", "cuda:12345", "CUDA", "gpu", "cuda:1 "}) {
+    CHECK_FALSE(parse_device_name(bad).has_value());
+  }
 }

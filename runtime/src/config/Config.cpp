@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "bolt/Error.h"
+#include "bolt/StrictNumber.h"
 
 namespace bolt {
 
@@ -95,15 +96,7 @@ std::string describe(const nlohmann::json& value) {
       fmt::format("{}: expected {}, got {}", key, to_string(spec.type), describe(value)));
 }
 
-std::optional<int64_t> parse_int(const std::string& text) {
-  std::size_t used = 0;
-  try {
-    const long long v = std::stoll(text, &used);
-    if (used == text.size()) return v;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
+std::optional<int64_t> parse_int(const std::string& text) { return parse_integer(text); }
 
 std::optional<double> parse_float(const std::string& text) {
   std::size_t used = 0;

@@ -1,5 +1,4 @@
 // Stage and device names, and seeding: the small parsers the Trainer's public API offers.
-#include <regex>
 
 #include <fmt/format.h>
 #include <torch/cuda.h>
@@ -7,6 +6,7 @@
 #include <torch/version.h>
 
 #include "bolt/Error.h"
+#include "bolt/WorkerContract.h"
 #include "bolt/Trainer.h"
 
 namespace bolt {
@@ -28,14 +28,13 @@ const char* to_string(Stage stage) {
 }
 
 c10::Device parse_device(const std::string& text) {
-  static const std::regex pattern(R"((cpu|cuda)(:(\d{1,4}))?)");
-  std::smatch match;
-  if (!std::regex_match(text, match, pattern) || (match[1] == "cpu" && match[2].matched)) {
+  const auto name = contract::parse_device_name(text);
+  if (!name) {
     throw ConfigError(
         fmt::format("device '{}' is not one of cpu, cuda, cuda:N (N a GPU index)", text));
   }
-  if (match[1] == "cpu") return c10::Device(c10::kCPU);
-  const int index = match[3].matched ? std::stoi(match[3]) : 0;
+  if (!name->cuda) return c10::Device(c10::kCPU);
+  const int index = name->index;
   if (!torch::cuda::is_available()) {
     throw EnvironmentError(fmt::format(
         "device {} asked for, but this libtorch ({}) has no CUDA support or sees no GPU; use "
