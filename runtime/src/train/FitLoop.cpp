@@ -176,7 +176,7 @@ FitLoop::Next FitLoop::run_epoch(int64_t epoch) {
   if (opt.scaler()) summary.skipped_steps = opt.scaler()->skipped_steps();
   summary.launch_to_first_step_s = std::exchange(launch_to_first_step_s_, std::nullopt);
   summary.step_times = outcome.step_times;
-  summary.ranks = gather_step_times(s_.comm.get(), s_.env.rank, summarize_step_times(outcome.step_times));
+  summary.ranks = gather_step_times(s_.comm.get(), s_.env.rank, summarize_step_times(outcome.step_times), s_.device);
   report_epoch(s_.loggers, *s_.log, summary);
 
   bool is_best = false;

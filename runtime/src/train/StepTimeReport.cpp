@@ -31,7 +31,8 @@ RankStepTimes summarize_step_times(const StepTimes& t) {
   return r;
 }
 
-std::vector<RankStepTimes> gather_step_times(dist::Communicator* comm, int64_t rank, const RankStepTimes& own) {
+std::vector<RankStepTimes> gather_step_times(dist::Communicator* comm, int64_t rank, const RankStepTimes& own,
+                                             const c10::Device& device) {
   if (comm == nullptr) return {own};
   const int64_t world = comm->size();
   // A sum of one-hot rows: every rank ends up with all of them (doubles: exact).
@@ -40,7 +41,9 @@ std::vector<RankStepTimes> gather_step_times(dist::Communicator* comm, int64_t r
   const double values[kColumns] = {own.busy_median_ms, own.busy_p90_ms, own.data_wait_ms, own.compute_ms,
                                    own.collective_wait_ms};
   for (int64_t c = 0; c < kColumns; ++c) mine[c] = values[c];
+  if (!device.is_cpu()) rows = rows.to(device);
   comm->allreduce_sum(rows, "step times by rank");
+  rows = rows.to(at::kCPU);
   std::vector<RankStepTimes> all(static_cast<std::size_t>(world));
   const auto* data = rows.data_ptr<double>();
   for (int64_t r = 0; r < world; ++r) {

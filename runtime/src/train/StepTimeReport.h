@@ -28,7 +28,9 @@ inline constexpr double kStragglerMinExcessMs = 1.0;
 
 RankStepTimes summarize_step_times(const StepTimes& times);
 // Every rank's row, in rank order (one allreduce; without a communicator, this rank's alone).
-std::vector<RankStepTimes> gather_step_times(dist::Communicator* comm, int64_t rank, const RankStepTimes& own);
+// `device`: where the communicator reduces (NCCL needs CUDA tensors).
+std::vector<RankStepTimes> gather_step_times(dist::Communicator* comm, int64_t rank, const RankStepTimes& own,
+                                             const c10::Device& device = c10::Device(c10::kCPU));
 // Ranks whose median busy time is >= ratio x the median rank's (the lower median) and at
 // least kStragglerMinExcessMs above it.
 std::vector<int64_t> find_stragglers(const std::vector<RankStepTimes>& ranks, double ratio = kStragglerRatio);
