@@ -34,11 +34,13 @@ check "... node 0's bolt-launch names rank 1 as stopped" \
 check "... and so does bolt-launch why at the end of the job" \
   grep -Eq "diagnosis: rank 1 has not reached allreduce #[0-9]+ and wrote no record" "$WORK/stop-b.out"
 
-read -r state took < <(run_job data-b cpu-per-node.sbatch --data.stuck_rank 2)
-check "one bolt-launch per node, rank 2's DataLoader stuck: the job fails ($state) within 35 s (took $took s)" \
-  test "$state" = FAILED -a "$took" -le 35
-check "... named: rank 2 on n2 waits for its DataLoader" \
-  grep -Eq "rank 2 \(n2, pid [0-9]+\) has not reached allreduce #[0-9]+ .*: it is waiting for its DataLoader" "$WORK/data-b.out"
+for shape in cpu-2x2 cpu-per-node; do
+  read -r state took < <(run_job "data-$shape" "$shape.sbatch" --data.stuck_rank 2)
+  check "$shape: rank 2's DataLoader stuck: the job fails ($state) within 35 s (took $took s)" \
+    test "$state" = FAILED -a "$took" -le 35
+  check "... named: rank 2 on n2 waits for its DataLoader" \
+    grep -Eq "rank 2 \(n2, pid [0-9]+\) has not reached allreduce #[0-9]+ .*: it is waiting for its DataLoader" "$WORK/data-$shape.out"
+done
 
 read -r state took < <(run_job stop-a cpu-2x2.sbatch --model.fault sigstop --model.fault_rank 1)
 check "one task per rank, rank 1 frozen by SIGSTOP: the job fails ($state) within 35 s (took $took s)" \
