@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "LastLines.h"
 #include "bolt/Error.h"
 
 namespace bolt::launch {
@@ -36,19 +37,7 @@ int as_exit_code(const SupervisedRank& w) { return w.exit_code < 0 ? 128 - w.exi
 
 std::vector<std::string> tail_of(const SupervisedRank& w, const std::string& log_dir) {
   if (log_dir.empty()) return {w.stderr_tail.begin(), w.stderr_tail.end()};
-  std::vector<std::string> lines;
-  std::FILE* file = std::fopen(fmt::format("{}/rank-{}.stderr", log_dir, w.plan.rank).c_str(), "r");
-  if (!file) return lines;
-  std::deque<std::string> tail;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, file)) {
-    std::string line(buffer);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    tail.push_back(line);
-    if (tail.size() > kTailLines) tail.pop_front();
-  }
-  std::fclose(file);
-  return {tail.begin(), tail.end()};
+  return last_lines(fmt::format("{}/rank-{}.stderr", log_dir, w.plan.rank), kTailLines);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <deque>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -10,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "../LastLines.h"
 #include "../RankRanges.h"
 #include "diagnosis/ActivityLog.h"
 #include "diagnosis/Symbolizer.h"
@@ -70,11 +70,12 @@ std::vector<std::string> user_frames(const json& record) {
   if (!record.contains("stack") || !record["stack"].is_array()) return frames;
   // A signal handler's lines are glibc's raw "module(+0xoffset)": named here.
   const bool raw = record.contains("signal");
+  diagnosis::ModuleCache modules;
   bool past_handler = !raw;
   int skip_after_handler = 0;
   for (const auto& line : record["stack"]) {
     if (!line.is_string()) continue;
-    const auto text = raw ? diagnosis::symbolize_backtrace_line(line.get<std::string>()) : line.get<std::string>();
+    const auto text = raw ? diagnosis::symbolize_backtrace_line(line.get<std::string>(), modules) : line.get<std::string>();
     if (!past_handler) {
       if (text.find("on_fatal_signal") != std::string::npos) {
         past_handler = true;
@@ -238,13 +239,7 @@ Diagnosis hang_diagnosis(const std::map<int64_t, RankState>& states, int64_t wor
 void add_log_tail(Diagnosis& d, const std::string& run_dir) {
   if (d.culprits.empty() || run_dir.empty()) return;
   const auto file = fs::path(run_dir) / fmt::format("rank-{}.log", d.culprits.front());
-  std::ifstream in(file);
-  if (!in) return;
-  std::deque<std::string> tail;
-  for (std::string line; std::getline(in, line);) {
-    tail.push_back(line);
-    if (tail.size() > 8) tail.pop_front();
-  }
+  const auto tail = last_lines(file, 8);
   if (tail.empty()) return;
   d.details.push_back(fmt::format("last lines of {}:", file.string()));
   for (const auto& line : tail) d.details.push_back("  " + line);

@@ -57,8 +57,9 @@ void ActivityLog::at_step(int64_t epoch, int64_t step, Doing doing) {
   epoch_.store(epoch, std::memory_order_relaxed);
   step_.store(step, std::memory_order_relaxed);
   armed_ = true;
-  doing_since_ = unix_now();  // a new step starts its clock even when the kind repeats
-  progress_locked(doing);
+  doing_ = doing;  // a new step starts its clock even when the kind repeats
+  doing_since_ = unix_now();
+  last_progress_ = Clock::now();
 }
 
 void ActivityLog::now_doing(Doing doing) {

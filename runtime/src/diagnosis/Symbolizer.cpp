@@ -23,6 +23,9 @@ std::string demangle(const char* name) {
   return status == 0 && demangled ? std::string(demangled.get()) : std::string(name);
 }
 
+}  // namespace
+
+// A file mapped read-only (the header declares it for ModuleCache).
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path) {
@@ -55,6 +58,8 @@ class MappedFile {
   std::size_t size_ = 0;
 };
 
+namespace {
+
 // The address the symbols of `elf` use for an offset from its load address: shared objects
 // and PIE executables start at 0, fixed-address executables at their first segment.
 uint64_t symbol_address(const MappedFile& file, const Elf64_Ehdr& header, uint64_t offset) {
@@ -67,10 +72,8 @@ uint64_t symbol_address(const MappedFile& file, const Elf64_Ehdr& header, uint64
   return offset;
 }
 
-}  // namespace
-
-std::string function_at(const std::string& module, uint64_t offset) {
-  MappedFile file(module);
+// The name at `offset` in an already mapped ELF file.
+std::string function_in(const MappedFile& file, uint64_t offset) {
   const auto* header = file.at<Elf64_Ehdr>(0);
   if (!header || std::memcmp(header->e_ident, ELFMAG, SELFMAG) != 0 || header->e_ident[EI_CLASS] != ELFCLASS64) {
     return {};
@@ -105,7 +108,21 @@ std::string function_at(const std::string& module, uint64_t offset) {
   return {};
 }
 
+}  // namespace
+
+// Each module mapped once per stack, not once per frame (libtorch's symbol table is large).
+ModuleCache::ModuleCache() = default;
+ModuleCache::~ModuleCache() = default;
+const MappedFile& ModuleCache::get(const std::string& module) {
+  auto& slot = files_[module];
+  if (!slot) slot = std::make_unique<MappedFile>(module);
+  return *slot;
+}
+
+std::string function_at(const std::string& module, uint64_t offset) { return function_in(MappedFile(module), offset); }
+
 std::vector<std::string> symbolize_frames(void* const* frames, int count) {
+  ModuleCache cache;
   std::vector<std::string> lines;
   for (int i = 0; i < count; ++i) {
     Dl_info info{};
@@ -115,7 +132,7 @@ std::vector<std::string> symbolize_frames(void* const* frames, int count) {
       lines.push_back(std::to_string(address));
       continue;
     }
-    std::string name = function_at(info.dli_fname, address - reinterpret_cast<uintptr_t>(info.dli_fbase));
+    std::string name = function_in(cache.get(info.dli_fname), address - reinterpret_cast<uintptr_t>(info.dli_fbase));
     if (name.empty() && info.dli_sname) name = demangle(info.dli_sname);
     lines.push_back((name.empty() ? "??" : name) + " (" + info.dli_fname + ")");
   }
@@ -123,6 +140,11 @@ std::vector<std::string> symbolize_frames(void* const* frames, int count) {
 }
 
 std::string symbolize_backtrace_line(const std::string& line) {
+  ModuleCache cache;
+  return symbolize_backtrace_line(line, cache);
+}
+
+std::string symbolize_backtrace_line(const std::string& line, ModuleCache& cache) {
   const auto open = line.find('(');
   const auto close = line.find(')', open == std::string::npos ? 0 : open);
   if (open == std::string::npos || close == std::string::npos) return line;
@@ -134,8 +156,9 @@ std::string symbolize_backtrace_line(const std::string& line) {
   const uint64_t offset = std::strtoull(inside.c_str() + plus + 1, nullptr, 16);
   // A return address: the call is the byte before it; the crashing frame's own address is
   // exact (and may be a function's first byte).
-  std::string name = function_at(module, offset > 0 ? offset - 1 : 0);
-  if (name.empty()) name = function_at(module, offset);
+  const auto& file = cache.get(module);
+  std::string name = function_in(file, offset > 0 ? offset - 1 : 0);
+  if (name.empty()) name = function_in(file, offset);
   return name.empty() ? line : name + " (" + module + ")";
 }
 

@@ -4,6 +4,8 @@
 // ELF symbol table of the module's file is read as well. Torch-free: bolt-launch uses it to
 // name the frames a crashed rank recorded as "module(+0xoffset)".
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,5 +21,19 @@ std::string function_at(const std::string& module, uint64_t offset);
 // A line of glibc's backtrace_symbols ("path(name+0x1a) [0x..]" or "path(+0x1234) [0x..]")
 // as "function (path)" where a name is found; the line unchanged otherwise.
 std::string symbolize_backtrace_line(const std::string& line);
+// The same for the lines of one stack: each module's file is read once.
+class MappedFile;
+class ModuleCache {
+ public:
+  ModuleCache();
+  ~ModuleCache();
+  ModuleCache(const ModuleCache&) = delete;
+  ModuleCache& operator=(const ModuleCache&) = delete;
+  const MappedFile& get(const std::string& module);
+
+ private:
+  std::map<std::string, std::unique_ptr<MappedFile>> files_;
+};
+std::string symbolize_backtrace_line(const std::string& line, ModuleCache& cache);
 
 }  // namespace bolt::diagnosis
