@@ -109,8 +109,14 @@ json facts_of(const WorkerEnvironment& env, const LocalChecks& local) {
 // are both seen), then the first disagreement or failure, or "".
 std::string judge(dist::Rendezvous& rendezvous, const WorkerEnvironment& env, std::vector<json>& posts) {
   const auto deadline = Clock::now() + kCheckTimeout;
-  int64_t count = 0;
-  while ((count = rendezvous.add("bolt/check/posts", 0)) < env.world_size && Clock::now() < deadline) {
+  int64_t count = 0, read = 0;
+  // A rank that believes in another world size is reason enough: no need to wait for the rest.
+  bool disagreement = false;
+  while ((count = rendezvous.add("bolt/check/posts", 0)) < env.world_size && Clock::now() < deadline && !disagreement) {
+    for (; read < count; ++read) {
+      const auto p = json::parse(rendezvous.get(fmt::format("bolt/check/post/{}", read + 1)));
+      disagreement = disagreement || p["world_size"] != env.world_size || p["nnodes"] != env.nnodes;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ranks beyond the expected count
