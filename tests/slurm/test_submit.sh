@@ -113,17 +113,18 @@ check "... its sibling was neither signalled nor requeued" bash -c "scontrol sho
 
 # Time limits (1 minute, SIGUSR1 45 s before): requeued and resumed until done; with
 # trainer.max_requeues 0 the first time limit ends the job instead.
-# Slurm checks time limits every 30 s: the warning comes 5-35 s into each 1-minute run, so a
-# ~40 s fit (150 steps x 3 epochs x 90 ms) sees at least one and gets done in a few runs.
+# Slurm checks time limits every 30 s: the warning comes 15-45 s into each 1-minute run. The
+# fit needs ~68 s (150 steps x 3 epochs x 150 ms), more than one run can give it, so it sees at
+# least one time limit whatever the machine's load (a ~40 s fit once finished before the check).
 long=(--trainer.max_epochs 3 --data.train_size 1200 --model.lr 0.02)
-t=$(bolt_submit "$WORK/t.out" --time 1 --signal-lead 45 -- fit "${args[@]}" "${long[@]}" --model.step_sleep_ms 90 --trainer.max_requeues 10 \
+t=$(bolt_submit "$WORK/t.out" --time 1 --signal-lead 45 -- fit "${args[@]}" "${long[@]}" --model.step_sleep_ms 150 --trainer.max_requeues 10 \
   --loggers.logs_dir "$LOGS" --loggers.name timelimit)
 z=$(bolt_submit "$WORK/z.out" --time 1 --signal-lead 45 -- fit "${args[@]}" "${long[@]}" --model.step_sleep_ms 90 --trainer.max_epochs 50 --trainer.max_requeues 0 \
   --loggers.logs_dir "$LOGS" --loggers.name nomore)
 expect_exit 0 "epoch 3/3" "uninterrupted reference of the time-limited fit" -- \
   "$LAUNCH" --device cpu -- fit "${args[@]}" "${long[@]}" --loggers.logs_dir "$WORK/tl-ref" --loggers.progress false
 state_z=$(wait_job "$z" 150)
-state_t=$(wait_job "$t" 400)
+state_t=$(wait_job "$t" 500)
 check "a job that outlives --time 1 was requeued at its time limit and completed ($state_t, restarts $(job_field "$t" Restarts))" \
   test "$state_t" = COMPLETED -a "$(job_field "$t" Restarts)" -ge 1
 check "... each stop recorded as a time limit" bash -c "[[ \$(grep -c '\"reason\":\"time_limit\"' '$LOGS/timelimit/version_0/requeues.jsonl') -eq $(job_field "$t" Restarts) ]]"
