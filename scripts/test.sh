@@ -3,10 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-# python3-torch and python3-numpy: the TorchScript tests write their models and tensors from Python.
-BOLT_EXTRA_PACKAGES="slurmd slurmctld slurm-client munge python3-torch python3-numpy" scripts/setup.sh
+# python3-torch and python3-numpy: the TorchScript tests write their models and tensors from Python;
+# clang and its runtimes: the libFuzzer harnesses.
+BOLT_EXTRA_PACKAGES="slurmd slurmctld slurm-client munge python3-torch python3-numpy clang libclang-rt-14-dev" scripts/setup.sh
+# The libFuzzer harnesses (clang, ASan + UBSan) into build/fuzz.
+scripts/fuzz.sh --build-only
 # A real local Slurm cluster for tests/slurm (stopped again however the tests end).
 scripts/slurm-local.sh start
 trap '"$root/scripts/slurm-local.sh" stop' EXIT
 cd build
-ctest --output-on-failure -j "$(nproc)" "$@"
+# The fuzz harnesses last, one at a time: on 2 cores they would slow the timed end-to-end tests.
+rc=0
+ctest --output-on-failure -j "$(nproc)" -LE fuzz "$@" || rc=$?
+ctest --output-on-failure -L fuzz "$@" || rc=$?
+exit $rc

@@ -35,26 +35,26 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   app.add_option("--device", options.device,
                  "single process on cpu, cuda or cuda:N (with --nproc-per-node: the device kind)")
       ->envname("BOLT_DEVICE");
-  app.add_option("--nproc-per-node", options.nproc_per_node,
+  app.add_option("--nproc-per-node,--nproc_per_node", options.nproc_per_node,
                  "ranks to start on this node: N, or auto (visible GPUs, else 1)")
       ->envname("BOLT_NPROC_PER_NODE");
   app.add_option("--nnodes", options.nnodes, "number of nodes (launchers) in the job [1; Slurm: the step's]")
-      ->envname("BOLT_NNODES")->check(CLI::PositiveNumber);
-  app.add_option("--node-rank", options.node_rank, "this node's index, 0..nnodes-1 [0; Slurm: SLURM_NODEID]")
-      ->envname("BOLT_NODE_RANK")->check(CLI::NonNegativeNumber);
-  app.add_option("--master-addr", options.master_addr,
+      ->envname("BOLT_NNODES")->check(whole_number_in(1, 100000));
+  app.add_option("--node-rank,--node_rank", options.node_rank, "this node's index, 0..nnodes-1 [0; Slurm: SLURM_NODEID]")
+      ->envname("BOLT_NODE_RANK")->check(whole_number_in(0, 99999));
+  app.add_option("--master-addr,--master_addr", options.master_addr,
                  "host of rank 0, the rendezvous store [127.0.0.1; Slurm: first node of the step]")
       ->envname("MASTER_ADDR");
-  app.add_option("--master-port", options.master_port,
+  app.add_option("--master-port,--master_port", options.master_port,
                  "rendezvous port; 0 picks a free one [29500; Slurm: derived from the job id]")
-      ->envname("MASTER_PORT")->check(CLI::Range(0, 65535));
+      ->envname("MASTER_PORT")->check(whole_number_in(0, 65535));
   app.add_flag("--no-slurm", options.no_slurm, "ignore SLURM_* variables and launch locally")
       ->envname("BOLT_NO_SLURM");
   app.add_flag("--standalone", options.standalone, "single node: pick a free master port")
       ->envname("BOLT_STANDALONE");
   app.add_option("--worker", options.worker, "worker binary (default: bolt-worker next to bolt-launch)")
       ->envname("BOLT_WORKER");
-  app.add_option("--log-dir", options.log_dir,
+  app.add_option("--log-dir,--log_dir", options.log_dir,
                  "write each rank's output to DIR/rank-N.stdout|.stderr instead of the console")
       ->envname("BOLT_LOG_DIR");
   app.add_option("--log-ranks", options.log_ranks,
@@ -62,12 +62,12 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
       ->envname("BOLT_LOG_RANKS");
   app.add_option("--term-timeout", options.term_timeout_s,
                  "seconds between SIGTERM and SIGKILL when stopping ranks")
-      ->envname("BOLT_TERM_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--max-restarts", options.max_restarts,
+      ->envname("BOLT_TERM_TIMEOUT")->check(seconds_in(0, 86400))->capture_default_str();
+  app.add_option("--max-restarts,--max_restarts", options.max_restarts,
                  "after a rank fails, restart all local ranks up to N times (BOLT_RESTART_COUNT "
                  "tells them; a fit resumes from its last.pt), backing off 0.5 s, 1 s, 2 s, ... up to 30 s; single node only")
-      ->envname("BOLT_MAX_RESTARTS")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--run-id", options.run_id, "job id passed to workers (default: generated)")
+      ->envname("BOLT_MAX_RESTARTS")->check(whole_number_in(0, 1000))->capture_default_str();
+  app.add_option("--run-id,--run_id", options.run_id, "job id passed to workers (default: generated)")
       ->envname("BOLT_RUN_ID");
   app.add_flag("--check", options.check,
                "check, on every rank, in seconds, what the job needs (config, plugins, data dir, device, master, "
@@ -77,9 +77,6 @@ std::optional<LaunchOptions> parse_launch_options(int argc, char** argv) {
   app.set_version_flag("--version", "bolt-launch " BOLT_VERSION_STRING);
 
   if (!parse_command_line(app, own, "", "bolt-launch " BOLT_VERSION_STRING)) return std::nullopt;
-  if (!std::isfinite(options.term_timeout_s) || options.term_timeout_s > 86400) {
-    throw UsageError(fmt::format("--term-timeout {} is not a number of seconds in 0..86400", options.term_timeout_s));
-  }
   if (options.node_rank >= std::max(options.nnodes, 1)) {
     throw UsageError("--node-rank " + std::to_string(options.node_rank) +
                      " must be below --nnodes " + std::to_string(std::max(options.nnodes, 1)));

@@ -49,6 +49,7 @@ int run_launcher(int argc, char** argv) {
   if (!options) return 0;
   LaunchPlan plan = resolve_plan(*options, process_env);
   if (!plan.note.empty()) std::cerr << plan.note << '\n';
+  const auto log_ranks = parse_rank_list(options->log_ranks, plan.world_size);  // checked before anything runs
 
   if (options->print_plan) {
     for (const auto& rank : plan.ranks) std::cout << plan.to_json(rank).dump() << '\n';
@@ -97,7 +98,7 @@ int run_launcher(int argc, char** argv) {
   supervisor.extra_env = extra_env;
   supervisor.max_restarts = options->max_restarts;
   supervisor.repick_port = plan.source != "slurm" && (options->standalone || options->master_port == 0);
-  supervisor.log_ranks = parse_rank_list(options->log_ranks, plan.world_size);
+  supervisor.log_ranks = log_ranks;
   return supervise(plan, supervisor);
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): rendezvous as a job grows. Rank 0's TCPStore (libtorch's, as
-# bolt-worker hosts it) with N-1 client threads on this machine connecting and passing one
-# store barrier, for N = 8 64 256 1024 2048 (or the sizes given). Prints the curve, the cost per
-# rank, and a linear fit's prediction for 4,096 ranks.
+# Benchmark (not a test): rendezvous as a job grows, Bolt's store (what bolt-worker uses) beside
+# libtorch's TCPStore (what torchrun uses), each served by rank 0 with N-1 client threads on
+# this machine connecting and passing one store barrier, for N = 8 64 256 1024 2048 (or the
+# sizes given). Prints both curves side by side, the cost per rank, and a linear fit's
+# prediction for 4,096 ranks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BOLT_BUILD_DIR:-build}

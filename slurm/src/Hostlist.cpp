@@ -132,6 +132,7 @@ std::vector<int64_t> expand_tasks_per_node(const std::string& counts) {
         malformed("tasks-per-node list", counts, fmt::format("'{}' has no repeat count of at most 9 digits", item));
       }
       repeat = std::stoll(times);
+      if (repeat == 0) malformed("tasks-per-node list", counts, fmt::format("'{}' repeats a count zero times", item));
       if (out.size() + static_cast<std::size_t>(repeat) > kMaxExpansion) {
         malformed("tasks-per-node list", counts, fmt::format("it names more than {} nodes", kMaxExpansion));
       }
@@ -140,6 +141,7 @@ std::vector<int64_t> expand_tasks_per_node(const std::string& counts) {
       malformed("tasks-per-node list", counts, fmt::format("'{}' is not a count of at most 9 digits", item));
     }
     const auto count = std::stoll(count_text);
+    if (count == 0) malformed("tasks-per-node list", counts, fmt::format("'{}' gives a node no tasks", item));
     for (int64_t r = 0; r < repeat; ++r) out.push_back(count);
     if (comma == std::string::npos) break;
     start = comma + 1;

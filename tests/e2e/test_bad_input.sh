@@ -39,7 +39,7 @@ expect_exit 2 "config file cfgdir is not a regular file \(a directory\)" "a dire
 expect_exit 2 "submit: nothing submitted: config file fifo.json is not a regular file" "... also through bolt-launch submit" -- \
   "$LAUNCH" submit --dry-run -- fit --config fifo.json
 expect_exit 2 "worker $WORK/cfgdir is not an executable file" "a directory as --worker" -- "$LAUNCH" --worker "$WORK/cfgdir" -- fit
-expect_exit 2 "--term-timeout nan is not a number of seconds" "--term-timeout nan" -- "$LAUNCH" --term-timeout nan --device cpu -- fit
+expect_exit 2 "--term-timeout: 'nan' is not a number of seconds in 0..86400" "--term-timeout nan" -- "$LAUNCH" --term-timeout nan --device cpu -- fit
 start=$(date +%s.%N)
 expect_exit 1 "restarting all 1 ranks in 2.0 s \(restart 3 of 3" "restarts back off (0.5, 1, 2 s)" -- \
   "$LAUNCH" --nproc-per-node 1 --max-restarts 3 --worker /bin/false -- fit
@@ -86,6 +86,31 @@ expect_exit 1 "the master at 127.0.0.1:$(cat blackhole.port) did not come up wit
 check "... within 3 s + 4 s, not the kernel's minutes of SYN retries" \
   /usr/bin/python3 -c "import sys, time; sys.exit(0 if time.time() - $start < 7 else 1)"
 kill "$blackhole" 2>/dev/null; wait "$blackhole" 2>/dev/null
+# Found by the fuzz harnesses (tests/fuzz) or next to what they found.
+expect_exit 2 "unexpected argument ''" "an empty argument (was a library exception)" -- "${run[@]}" fit --config "$CFG" ""
+expect_exit 2 "loggers.name: the value is not valid UTF-8 text" "bytes that are not UTF-8 in a value" -- "${run[@]}" fit --config "$CFG" --loggers.name $'run\xab'
+expect_exit 2 "trainer.max_epochs: expected integer, got '99999999999999999999'" "a count past 64 bits" -- "${run[@]}" fit --config "$CFG" --trainer.max_epochs 99999999999999999999
+expect_exit 2 "data.batch_size: expected integer, got '1e3'" "a float where a count belongs" -- "${run[@]}" fit --config "$CFG" --data.batch_size 1e3
+expect_exit 2 "trainer.max_epochs: expected integer, got ''" "an empty count" -- "${run[@]}" fit --config "$CFG" --trainer.max_epochs ""
+echo '[1, 2]' > toplist.json
+expect_exit 2 "config file toplist.json: the top level must be an object" "a config that is a list" -- "${run[@]}" fit --config toplist.json
+echo '{"plugins": 5}' > plugins5.json
+expect_exit 2 "config file plugins5.json: \"plugins\" must be a list of plugin names or paths" "plugins as a number" -- "${run[@]}" fit --config plugins5.json
+printf '{"loggers": {"name": "\xff"}}' > latin1.json
+expect_exit 2 "config file latin1.json is not valid JSON: .*ill-formed UTF-8" "a config file that is not UTF-8" -- "${run[@]}" fit --config latin1.json
+expect_exit 1 "checkpoint cfgdir: a directory, not a checkpoint file" "a directory as trainer.ckpt_path" -- "${run[@]}" test --config "$CFG" --trainer.ckpt_path cfgdir
+expect_exit 1 "plugin .*cfgdir is not a file \(a directory\?\)" "a directory as --plugin" -- "${run[@]}" fit --config "$CFG" --plugin ./cfgdir
+echo "not an ELF file" > fake.so
+expect_exit 1 "cannot load plugin .*fake.so: .*file too short" "a text file as --plugin" -- "${run[@]}" fit --config "$CFG" --plugin ./fake.so
+mkdir -p emptyidx && cp "$FASHION"/*.gz emptyidx/ && : > emptyidx/train-images-idx3-ubyte.gz
+expect_exit 1 "train-images-idx3-ubyte.gz is truncated: its header needs 4 bytes, the file has 0" "an empty IDX file" -- "${run[@]}" fit --config "$CFG" --data.data_dir emptyidx --data.cache_dir ""
+mkdir -p longidx && cp "$FASHION"/*.gz longidx/ && /usr/bin/python3 - longidx/t10k-labels-idx1-ubyte.gz <<'PY'
+import gzip, sys
+data = gzip.open(sys.argv[1]).read() + b"\x01"
+gzip.open(sys.argv[1], 'wb').write(data)
+PY
+expect_exit 1 "t10k-labels-idx1-ubyte.gz has bytes after the 10000 its header announces" "an IDX file longer than its header says" -- "${run[@]}" fit --config "$CFG" --data.data_dir longidx --data.cache_dir ""
+expect_exit 1 "the training set gives no batch on rank 0 \(54000 samples, batch size 9223372036854775807\)" "a batch size past every dataset" -- "${run[@]}" fit --config "$CFG" --data.batch_size 9223372036854775807
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

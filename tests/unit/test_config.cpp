@@ -86,3 +86,22 @@ TEST_CASE("merging: declared defaults < JSON file < command line", "[config]") {
                     Catch::Contains("trainer.seed: expected integer, got 'x'"));
   CHECK_THROWS_WITH(bolt::parse_worker_command_line({"--config", file}, loader), Catch::Contains("no stage given"));
 }
+
+// Found by tests/fuzz (fuzz_config): each was a library exception or library text before.
+TEST_CASE("merging refuses what the fuzzer found: an empty argument, bytes that are not UTF-8", "[config]") {
+  std::map<std::string, bolt::OptionSet> sections;
+  for (const auto& name : bolt::config_sections()) sections.emplace(name, bolt::OptionSet(name));
+  sections.at("loggers").add_string("name", "run", "").add_string_list("tracker_keys", {}, "");
+  const auto merge = [&](std::vector<std::string> args) {
+    return bolt::merge_config(json::object(), "", sections, args);
+  };
+  CHECK(merge({"fit", "--loggers.name", "ok"}).config["loggers"]["name"] == "ok");
+  CHECK_THROWS_WITH(merge({"fit", ""}), Catch::Contains("unexpected argument ''"));
+  CHECK_THROWS_WITH(merge({"fit", "--"}), !Catch::Contains("basic_string"));
+  CHECK_THROWS_WITH(merge({"fit", "--loggers.name", "a\xab"}), Catch::Contains("loggers.name: the value is not valid UTF-8 text"));
+  CHECK_THROWS_WITH(merge({"fit", "--loggers.tracker_keys", "loss,\xc0\x80"}),
+                    Catch::Contains("loggers.tracker_keys: an item of the list is not valid UTF-8 text"));
+  CHECK(merge({"fit", "--loggers.name", "caf\xc3\xa9 \xf0\x9f\x9a\x80"}).config["loggers"]["name"] == "caf\xc3\xa9 \xf0\x9f\x9a\x80");
+  CHECK_THROWS_WITH(bolt::parse_config_text(std::string(40, '[') + std::string(40, ']'), "deep.json"),
+                    Catch::Contains("config file deep.json nests deeper than 16 levels"));
+}

@@ -12,6 +12,7 @@
 #include "test_support.h"
 #include "train/StopSignal.h"
 #include "checkpoint/Checkpoint.h"
+#include "checkpoint/CheckpointRecord.h"
 
 #include <torch/nn/modules/linear.h>
 #include <unistd.h>
@@ -113,4 +114,27 @@ TEST_CASE("a checkpoint write never follows a link planted at its temp name", "[
   CHECK(fs::is_regular_file(fs::symlink_status(dir.path / "last.pt")));
   CHECK_FALSE(fs::exists(fs::symlink_status(temp)));
   CHECK(bolt::load_checkpoint(dir.path / "last.pt", *model, {})["epoch"] == 1);
+}
+
+// Found by tests/fuzz (fuzz_checkpoint_record): a float counter was converted with undefined
+// behaviour, a record nested deeply reached nlohmann's recursion.
+TEST_CASE("a checkpoint's record: integers that fit, finite numbers, bounded depth", "[resume]") {
+  const auto position = [](const std::string& text) {
+    return bolt::read_fit_position(bolt::parse_checkpoint_record(text, "x/last.pt"), "x/last.pt");
+  };
+  const auto good = position(R"({"epoch": 2, "global_step": 40, "epoch_step": 5, "steps_per_epoch": 20, "best_val_score": 0.5})");
+  CHECK(good.epoch == 2);
+  CHECK(good.epoch_step == 5);
+  CHECK(good.best == 0.5);
+  CHECK_THROWS_WITH(position(R"({"epoch": 1e20, "global_step": 1})"),
+                    Catch::Contains("checkpoint x/last.pt: epoch in its record is not an integer (1e+20)"));
+  CHECK_THROWS_WITH(position(R"({"epoch": 18446744073709551615, "global_step": 1})"),
+                    Catch::Contains("epoch in its record is out of range"));
+  CHECK_THROWS_WITH(position(R"({"epoch": 1, "global_step": -1})"), Catch::Contains("negative epoch or step"));
+  CHECK_THROWS_WITH(position(R"({"epoch": 1, "global_step": 1, "epoch_lr": "fast"})"),
+                    Catch::Contains("malformed training position"));
+  CHECK_THROWS_WITH(position(R"({"global_step": 1})"), Catch::Contains("not written by fit"));
+  CHECK_THROWS_WITH(position("[1]"), Catch::Contains("its bolt_meta record is not a JSON object"));
+  CHECK_THROWS_WITH(position(std::string(100000, '[')), Catch::Contains("nests deeper than 8 levels"));
+  CHECK_THROWS_WITH(position("{\"epoch\": 1,"), Catch::Contains("its bolt_meta record is not valid JSON"));
 }

@@ -76,7 +76,7 @@ TEST_CASE("tasks-per-node counts", "[slurm]") {
   CHECK(expand_tasks_per_node("4") == std::vector<int64_t>{4});
   CHECK(expand_tasks_per_node("1,2,3") == std::vector<int64_t>{1, 2, 3});
   CHECK(expand_tasks_per_node("2(x2)") == std::vector<int64_t>{2, 2});
-  for (const std::string bad : {"", "x", "2(x)", "2(x3", "2(3)", "-1", "2,,1"}) {
+  for (const std::string bad : {"", "x", "2(x)", "2(x3", "2(3)", "-1", "2,,1", "0", "2(x0)", "1,0(x2)"}) {
     INFO(bad);
     CHECK_THROWS_AS(expand_tasks_per_node(bad), bolt::EnvironmentError);
   }

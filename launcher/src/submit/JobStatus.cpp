@@ -199,7 +199,7 @@ int run_status(const std::vector<std::string>& args) {
   double watch_s = 0;
   bool json = false;
   app.add_option("target", target, "job id, submit directory, or logs directory")->required();
-  app.add_option("--watch", watch_s, "refresh every N seconds until every task has ended")->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--watch", watch_s, "refresh every N seconds until every task has ended")->check(seconds_in(0.1, 86400));
   app.add_flag("--json", json, "one JSON document instead of the table");
   if (!parse_command_line(app, {args.begin() + 1, args.end()}, "status: ")) return 0;
   const auto dirs = resolve_target(target);

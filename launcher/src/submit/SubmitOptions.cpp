@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -120,6 +121,11 @@ void check(const SubmitOptions& o) {
       throw UsageError(fmt::format("--sbatch-arg '{}' is not an sbatch option (it starts with -, e.g. "
                                    "--sbatch-arg=--mail-type=END)", arg));
     }
+  }
+  // Slurm's forms: minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S (or unlimited).
+  static const std::regex slurm_time(R"(\d{1,9}(:\d{1,2}){0,2}|\d{1,6}-\d{1,2}(:\d{1,2}){0,2}|[Uu][Nn][Ll][Ii][Mm][Ii][Tt][Ee][Dd]|[Ii][Nn][Ff][Ii][Nn][Ii][Tt][Ee])");
+  if (!o.time.empty() && !std::regex_match(o.time, slurm_time)) {
+    throw UsageError(fmt::format("--time '{}' is not a Slurm time limit: give minutes, H:MM:SS or D-HH:MM:SS", o.time));
   }
   if (o.sweep.empty() && o.max_parallel) throw UsageError("--max-parallel limits a sweep's array: give --sweep too");
   if (o.worker_args.empty()) {

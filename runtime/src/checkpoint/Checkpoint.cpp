@@ -14,6 +14,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include "../util/ErrorText.h"
+#include "CheckpointRecord.h"
 #include "../util/FileDescriptor.h"
 #include "bolt/Error.h"
 
@@ -115,7 +116,7 @@ void save_checkpoint(const fs::path& path, torch::nn::Module& model,
 nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
                                const CheckpointOptimizers& optimizers, CheckpointTensors* extra) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) fail(path, "no such file");
+  if (!fs::is_regular_file(path, ec)) fail(path, fs::is_directory(path, ec) ? "a directory, not a checkpoint file" : "no such file");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
@@ -126,12 +127,7 @@ nlohmann::json load_checkpoint(const fs::path& path, torch::nn::Module& model,
   if (!archive.try_read(kMetaKey, meta_value) || !meta_value.isString()) {
     fail(path, "not a Bolt checkpoint (no bolt_meta record)");
   }
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(meta_value.toStringRef());
-  } catch (const std::exception&) {
-    fail(path, "its bolt_meta record is not valid JSON");
-  }
+  const auto meta = parse_checkpoint_record(meta_value.toStringRef(), path);
   // libtorch's Module::load replaces tensors without comparing shapes: check them ourselves.
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const auto& item : model.named_parameters()) shapes[item.key()] = item.value().sizes().vec();

@@ -87,7 +87,33 @@ nlohmann::json OptionSet::defaults() const {
 namespace {
 
 std::string describe(const nlohmann::json& value) {
-  return value.is_string() ? "'" + value.get<std::string>() + "'" : value.dump();
+  const auto text = value.is_string() ? "'" + value.get<std::string>() + "'" : value.dump();
+  return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+}
+
+// What nlohmann's dump() accepts: well-formed UTF-8 (no overlong forms, no surrogates).
+bool is_valid_utf8(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    int length = 0;
+    uint32_t code = 0;
+    if (byte < 0x80) { ++i; continue; }
+    if ((byte & 0xE0) == 0xC0) { length = 2; code = byte & 0x1F; }
+    else if ((byte & 0xF0) == 0xE0) { length = 3; code = byte & 0x0F; }
+    else if ((byte & 0xF8) == 0xF0) { length = 4; code = byte & 0x07; }
+    else return false;
+    if (i + length > text.size()) return false;
+    for (int k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
 }
 
 [[noreturn]] void wrong_type(const std::string& key, const OptionSpec& spec,
@@ -113,6 +139,17 @@ std::optional<double> parse_float(const std::string& text) {
 nlohmann::json coerce_option_value(const std::string& section, const OptionSpec& spec,
                                    const nlohmann::json& value) {
   const std::string key = section + "." + spec.name;
+  // A command-line value reaches here as raw bytes; JSON (config.json, --print-config) holds text.
+  if (value.is_string() && !is_valid_utf8(value.get_ref<const std::string&>())) {
+    throw ConfigError(fmt::format("{}: the value is not valid UTF-8 text", key));
+  }
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (item.is_string() && !is_valid_utf8(item.get_ref<const std::string&>())) {
+        throw ConfigError(fmt::format("{}: an item of the list is not valid UTF-8 text", key));
+      }
+    }
+  }
   nlohmann::json out;
   switch (spec.type) {
     case OptionType::Int:

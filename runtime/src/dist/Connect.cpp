@@ -1,24 +1,13 @@
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <thread>
-
 #include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 #include "../util/ErrorText.h"
-#include "../util/FileDescriptor.h"
+#include "BoltStore.h"
 #include "Communicator.h"
 #include "ShmCommunicator.h"
 #include "StoreValues.h"
@@ -86,77 +75,19 @@ class C10dCommunicator : public Communicator {
   c10::Device device_;
 };
 
-// One connection attempt that gives up after `limit`: a blocking connect() to a host that
-// drops packets (a firewall, a full accept queue) would wait for the kernel's SYN retries,
-// minutes past trainer.dist_timeout_s.
-bool connects_within(const addrinfo& address, std::chrono::milliseconds limit) {
-  const int fd = ::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, address.ai_protocol);
-  if (fd < 0) return false;
-  FileDescriptor owned(fd);
-  if (::connect(fd, address.ai_addr, address.ai_addrlen) == 0) return true;
-  if (errno != EINPROGRESS) return false;
-  pollfd waiting{fd, POLLOUT, 0};
-  if (::poll(&waiting, 1, static_cast<int>(limit.count())) != 1) return false;
-  int error = 0;
-  socklen_t size = sizeof error;
-  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0;
-}
-
-// TCPStore clients retry a refused connection only after a long back-off; waiting here for
-// the port to accept in 10 ms steps makes the rendezvous as fast as rank 0's start-up.
-void wait_for_listener(const std::string& host, int64_t port, std::chrono::seconds timeout) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) {
-    throw DistributedError(fmt::format(
-        "cannot resolve MASTER_ADDR '{}': check the address of the rank-0 host", host));
-  }
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addresses(found, &freeaddrinfo);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    for (auto* a = addresses.get(); a != nullptr; a = a->ai_next) {
-      if (connects_within(*a, std::chrono::milliseconds(1000))) return;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw DistributedError(fmt::format(
-          "the master at {}:{} did not come up within {} s (trainer.dist_timeout_s): is rank 0 "
-          "running, and are MASTER_ADDR/MASTER_PORT the same on every rank?",
-          host, port, timeout.count()));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
-c10::intrusive_ptr<c10d::Store> make_store(const WorkerEnvironment& env,
-                                           std::chrono::seconds timeout) {
-  c10d::TCPStoreOptions options;
-  options.port = static_cast<std::uint16_t>(env.master_port);
-  options.isServer = env.rank == 0;
-  options.numWorkers = static_cast<std::size_t>(env.world_size);
-  options.waitWorkers = false;
-  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-  if (env.rank != 0) wait_for_listener(env.master_addr, env.master_port, timeout);
-  try {
-    return c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    if (env.rank == 0 && (what.find("in use") != std::string::npos ||
-                          what.find("EADDRINUSE") != std::string::npos ||
-                          what.find("bind") != std::string::npos)) {
-      throw DistributedError(fmt::format(
-          "master port {} on {} is already in use: pick another with --master-port (or 0 for "
-          "a free one)", env.master_port, env.master_addr));
-    }
-    throw DistributedError(fmt::format("cannot open the rendezvous store at {}:{}: {}",
-                                       env.master_addr, env.master_port,
-                                       first_line(what)));
+// Rank 0 serves the store where the plan puts the master; every rank (rank 0 too) connects.
+c10::intrusive_ptr<c10d::Store> make_store(const WorkerEnvironment& env, std::chrono::seconds timeout) {
+  std::shared_ptr<StoreServer> server;
+  if (env.rank == 0) {
+    const bool spans_nodes = env.nnodes > 1 || env.world_size > env.local_world_size;
+    server = std::make_shared<StoreServer>(env.master_addr, static_cast<int>(env.master_port), spans_nodes);
   }
+  return c10::make_intrusive<BoltStore>(server, env.master_addr, server ? server->port() : static_cast<int>(env.master_port),
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
 }
 
 std::shared_ptr<::gloo::transport::Device> gloo_device(const WorkerEnvironment& env) {

@@ -7,7 +7,8 @@
 namespace bolt::dist {
 
 void set_store_value(c10d::Store& store, const std::string& key, const std::string& value);
-// Throws PeerFailureError when the store cannot answer (rank 0, its host, is gone).
+// Throws PeerFailureError when the store cannot answer (rank 0, its host, is gone), and
+// DistributedError when the key is not published within the store timeout.
 std::string get_store_value(c10d::Store& store, const std::string& key);
 
 }  // namespace bolt::dist

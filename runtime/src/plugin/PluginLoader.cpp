@@ -40,6 +40,9 @@ fs::path PluginLoader::resolve(const std::string& spec) const {
   std::error_code ec;
   if (is_path) {
     if (!fs::exists(spec, ec)) throw PluginError(fmt::format("plugin file {} does not exist", spec));
+    if (!fs::is_regular_file(spec, ec)) {
+      throw PluginError(fmt::format("plugin {} is not a file (a directory?): give the plugin's .so", spec));
+    }
     return fs::absolute(spec);
   }
   std::vector<fs::path> dirs;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "../checkpoint/Checkpoint.h"
+#include "../checkpoint/CheckpointRecord.h"
 #include "FitLoop.h"
 #include "bolt/Error.h"
 
@@ -17,44 +18,6 @@ namespace bolt {
 namespace {
 
 CheckpointTensors rng_state() { return {{"rng_cpu", at::detail::getDefaultCPUGenerator().get_state()}}; }
-
-// Where a fit checkpoint stands (its bolt_meta record).
-struct FitPosition {
-  int64_t epoch = 0;       // full epochs done
-  int64_t epoch_step = 0;  // batches done in the next one
-  int64_t steps_per_epoch = -1;
-  int64_t global_step = 0;
-  int64_t world_size = 0;
-  std::optional<double> best;
-  int64_t epochs_without_improvement = 0;
-  double epoch_lr = 0;  // the rate at the start of the epoch it stands in
-};
-
-FitPosition read_fit_position(const nlohmann::json& meta, const fs::path& checkpoint) {
-  if (!meta.contains("epoch") || !meta.contains("global_step")) {
-    throw CheckpointError(fmt::format("checkpoint {}: not written by fit (no epoch/global_step)",
-                                      checkpoint.string()));
-  }
-  try {
-    FitPosition position;
-    position.epoch = meta.at("epoch").get<int64_t>();
-    position.global_step = meta.at("global_step").get<int64_t>();
-    position.epoch_step = meta.value("epoch_step", int64_t{0});
-    position.steps_per_epoch = meta.value("steps_per_epoch", int64_t{-1});
-    position.world_size = meta.value("world_size", int64_t{0});
-    position.epochs_without_improvement = meta.value("epochs_without_improvement", int64_t{0});
-    position.epoch_lr = meta.value("epoch_lr", 0.0);
-    if (meta.contains("best_val_score")) position.best = meta.at("best_val_score").get<double>();
-    if (position.epoch < 0 || position.epoch_step < 0 || position.global_step < 0 ||
-        position.epochs_without_improvement < 0) {
-      throw CheckpointError(fmt::format("checkpoint {}: negative epoch or step in its record", checkpoint.string()));
-    }
-    return position;
-  } catch (const nlohmann::json::exception& e) {
-    throw CheckpointError(fmt::format("checkpoint {}: malformed training position ({})",
-                                      checkpoint.string(), e.what()));
-  }
-}
 
 }  // namespace
 

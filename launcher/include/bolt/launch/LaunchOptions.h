@@ -20,8 +20,8 @@ struct LaunchOptions {
   bool standalone = false;
   std::string worker;   // empty: bolt-worker next to bolt-launch
   std::string log_dir;  // empty: prefixed lines on the console
-  std::string log_ranks;
-  bool check = false;     // --check: the workers run their pre-flight checks instead of the stage  // "0,2-3": the ranks the console shows (empty: all)
+  std::string log_ranks;  // "0,2-3": the ranks the console shows (empty: all)
+  bool check = false;     // --check: the workers run their pre-flight checks instead of the stage
   double term_timeout_s = 10.0;
   int max_restarts = 0;
   std::string run_id;
