@@ -12,8 +12,8 @@ scripts/fuzz.sh --build-only
 scripts/slurm-local.sh start
 trap '"$root/scripts/slurm-local.sh" stop' EXIT
 cd build
-# The fuzz harnesses last, one at a time: on 2 cores they would slow the timed end-to-end tests.
+# The fuzz harnesses last, by themselves: beside the timed end-to-end tests they would slow them.
 rc=0
 ctest --output-on-failure -j "$(nproc)" -LE fuzz "$@" || rc=$?
-ctest --output-on-failure -L fuzz "$@" || rc=$?
+ctest --output-on-failure -j "$(nproc)" -L fuzz "$@" || rc=$?
 exit $rc

@@ -110,7 +110,11 @@ data = gzip.open(sys.argv[1]).read() + b"\x01"
 gzip.open(sys.argv[1], 'wb').write(data)
 PY
 expect_exit 1 "t10k-labels-idx1-ubyte.gz has bytes after the 10000 its header announces" "an IDX file longer than its header says" -- "${run[@]}" fit --config "$CFG" --data.data_dir longidx --data.cache_dir ""
-expect_exit 1 "the training set gives no batch on rank 0 \(54000 samples, batch size 9223372036854775807\)" "a batch size past every dataset" -- "${run[@]}" fit --config "$CFG" --data.batch_size 9223372036854775807
+# As PyTorch's DataLoader: one batch of everything (the step count once overflowed to zero steps).
+expect_exit 0 "1 steps per epoch \(1 batches of 9223372036854775807\)" "a batch size past every dataset: one step of all samples" -- \
+  "${run[@]}" fit --plugin "$TESTKIT" --model mlp --data synthetic --data.train_size 64 --data.val_size 16 --trainer.max_epochs 1 \
+  --data.batch_size 9223372036854775807 --loggers.logs_dir "$WORK/hugebatch"
+check "... and trained: a finite, non-zero training loss" /usr/bin/python3 -c "import json, math, sys; r = json.loads(open(sys.argv[1]).readline()); sys.exit(0 if math.isfinite(r['train_loss']) and r['train_loss'] > 0 else 1)" "$WORK"/hugebatch/mlp/version_0/metrics.jsonl
 # One line each: the error is the last line and the only one starting with the program name.
 out=$("$LAUNCH" --device cpu -- fit --config "$CFG" --data.batch_size 0 2>&1)
 check "errors are one line" test "$(grep -c 'error:' <<<"$out")" -eq 1

@@ -84,8 +84,10 @@ std::vector<std::string> user_frames(const json& record) {
       continue;
     }
     if (skip_after_handler-- > 0) continue;
+    // The runtime's own frames: Bolt's recorder, the C++ runtime, a sanitizer's interceptors.
     if (text.find("bolt::diagnosis::") != std::string::npos || text.find("libstdc++") != std::string::npos ||
-        text.find("libgcc") != std::string::npos || text.rfind("?? (", 0) == 0) {
+        text.find("libgcc") != std::string::npos || text.find("libasan") != std::string::npos ||
+        text.find("libubsan") != std::string::npos || text.rfind("?? (", 0) == 0) {
       continue;
     }
     frames.push_back(text);

@@ -14,6 +14,15 @@
 
 namespace bolt {
 
+namespace {
+
+// Not (n + batch - 1) / batch: that overflows for a batch size near 2^63.
+int64_t batches_in(int64_t samples, int64_t batch_size, bool drop_last) {
+  return samples / batch_size + (!drop_last && samples % batch_size != 0 ? 1 : 0);
+}
+
+}  // namespace
+
 // One epoch of batches. Without workers it builds each batch on demand; with workers the
 // threads build up to 2 × num_workers batches ahead and the consumer takes them in order.
 class BatchStream {
@@ -22,8 +31,7 @@ class BatchStream {
               int64_t skip_batches)
       : dataset_(dataset), indices_(std::move(indices)), options_(options) {
     const auto n = static_cast<int64_t>(indices_.size());
-    num_batches_ = options_.drop_last ? n / options_.batch_size
-                                      : (n + options_.batch_size - 1) / options_.batch_size;
+    num_batches_ = batches_in(n, options_.batch_size, options_.drop_last);
     consumed_ = next_to_build_ = taken_ = std::clamp<int64_t>(skip_batches, 0, num_batches_);
     const int64_t lookahead = 2 * options_.num_workers;
     try {
@@ -127,9 +135,7 @@ DataLoader& DataLoader::operator=(DataLoader&&) noexcept = default;
 int64_t DataLoader::num_samples() const { return sampler_->size(); }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = sampler_->size();
-  return options_.drop_last ? n / options_.batch_size
-                            : (n + options_.batch_size - 1) / options_.batch_size;
+  return batches_in(sampler_->size(), options_.batch_size, options_.drop_last);
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t skip_batches) {

@@ -80,7 +80,7 @@ struct ShmGroup::OpDescriptor {
     mix(c10::toString(type));
     mix(label);
     const auto n = std::min(label.size(), sizeof purpose - 1);
-    std::memcpy(purpose, label.data(), n);
+    if (n > 0) std::memcpy(purpose, label.data(), n);  // an empty view may hold a null pointer
   }
 };
 
