@@ -15,10 +15,11 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBOLT_SANITIZE=address,undefi
 cmake --build "$build" -j "$(nproc)" > "$build/build.log" 2>&1 || { tail -n 30 "$build/build.log"; exit 1; }
 echo "sanitize: built into $build in $(( $(date +%s) - start )) s"
 # halt_on_error/abort: a report is a failing exit, not a line in a log nobody reads.
-# allow_user_segv_handler: Bolt's fatal-signal recorder (what `bolt-launch why` reads) stays the
-# one that handles SIGSEGV, as without the sanitizer; detect_odr_violation=0: libbolt and the
-# launcher library both compile the torch-free util sources the unit tests link twice.
-export ASAN_OPTIONS="abort_on_error=1:halt_on_error=1:detect_leaks=1:detect_odr_violation=0:allow_user_segv_handler=1:${ASAN_OPTIONS:-}"
+# handle_segv=0, allow_user_segv_handler=1: Bolt's fatal-signal recorder (what `bolt-launch why`
+# reads) stays the one that handles SIGSEGV, as without the sanitizer (the tests check it);
+# detect_odr_violation=0: libbolt and the launcher library both compile the torch-free util
+# sources that the unit tests link twice.
+export ASAN_OPTIONS="abort_on_error=1:halt_on_error=1:detect_leaks=1:detect_odr_violation=0:handle_segv=0:allow_user_segv_handler=1:${ASAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$root/scripts/sanitize/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/scripts/sanitize/ubsan.supp:${UBSAN_OPTIONS:-}"
 cd "$build"
