@@ -1,7 +1,6 @@
 #include "bolt/launch/LaunchOptions.h"
 
 #include <algorithm>
-#include <cmath>
 #include <iostream>
 
 #include <CLI/CLI.hpp>

@@ -8,7 +8,6 @@
 
 #include <filesystem>
 #include <cstring>
-#include <memory>
 #include <optional>
 
 #include <fmt/format.h>

@@ -70,9 +70,7 @@ FitPosition read_fit_position(const nlohmann::json& record, const std::filesyste
     }
     return position;
   } catch (const nlohmann::json::exception& e) {
-    const std::string text = e.what();
-    const auto colon = text.find("] ");
-    throw fail(fmt::format("malformed training position ({})", colon == std::string::npos ? text : text.substr(colon + 2)));
+    throw fail(fmt::format("malformed training position ({})", json_error_text(e)));
   }
 }
 

@@ -47,8 +47,17 @@ FileDescriptor connect_within(const addrinfo& address, std::chrono::milliseconds
   return fd;
 }
 
-// How long a reply may take beyond a get/wait's own timeout (the server answers at it).
-constexpr std::chrono::seconds kReplyGrace{30};
+FrameWriter request(Op op) {
+  FrameWriter w;
+  w.u8(static_cast<uint8_t>(op));
+  return w;
+}
+
+// How long a get/wait's reply may take: its own timeout (the server answers at it) and a grace;
+// a timeout of zero waits for ever.
+std::chrono::milliseconds blocking_limit(std::chrono::milliseconds timeout) {
+  return timeout.count() > 0 ? timeout + std::chrono::seconds(30) : std::chrono::hours(24 * 365);
+}
 
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -134,69 +143,50 @@ std::string StoreClient::exchange(const FrameWriter& request, std::chrono::milli
   return reply.substr(sizeof(uint32_t));
 }
 
-Status StoreClient::status_of(FrameReader& reply, const char* what, const std::string& key) {
-  const auto status = static_cast<Status>(reply.u8());
+StoreClient::Answer StoreClient::ask(const FrameWriter& request, const char* what, const std::string& key,
+                                     std::chrono::milliseconds limit) {
+  reply_ = exchange(request, limit);
+  FrameReader fields(reply_.data(), reply_.size());
+  const auto status = static_cast<Status>(fields.u8());
   if (status == Status::Refused) {
-    throw DistributedError(fmt::format("rendezvous store refused {} of '{}': {}", what, key, reply.str()));
+    throw DistributedError(fmt::format("rendezvous store refused {} of '{}': {}", what, key, fields.str()));
   }
-  return status;
+  return {status, fields};
 }
 
 void StoreClient::set(const std::string& key, const store::Bytes& value) {
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::Set)).str(key).bytes(value), timeout_);
-  FrameReader in(reply.data(), reply.size());
-  status_of(in, "set", key);
+  ask(request(Op::Set).str(key).bytes(value), "set", key, timeout_);
 }
 
 store::Bytes StoreClient::compare_set(const std::string& key, const store::Bytes& expected, const store::Bytes& desired) {
-  const auto reply = exchange(
-      FrameWriter().u8(static_cast<uint8_t>(Op::CompareSet)).str(key).bytes(expected).bytes(desired), timeout_);
-  FrameReader in(reply.data(), reply.size());
-  status_of(in, "compare-and-set", key);
-  return in.bytes();
+  return ask(request(Op::CompareSet).str(key).bytes(expected).bytes(desired), "compare-and-set", key, timeout_)
+      .fields.bytes();
 }
 
 std::optional<store::Bytes> StoreClient::get(const std::string& key, std::chrono::milliseconds timeout) {
-  const auto limit = timeout.count() > 0 ? timeout + kReplyGrace : std::chrono::milliseconds(std::chrono::hours(24 * 365));
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::Get)).str(key).i64(timeout.count()), limit);
-  FrameReader in(reply.data(), reply.size());
-  if (status_of(in, "get", key) == Status::Timeout) return std::nullopt;
-  return in.bytes();
+  auto answer = ask(request(Op::Get).str(key).i64(timeout.count()), "get", key, blocking_limit(timeout));
+  if (answer.status == Status::Timeout) return std::nullopt;
+  return answer.fields.bytes();
 }
 
 int64_t StoreClient::add(const std::string& key, int64_t delta) {
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::Add)).str(key).i64(delta), timeout_);
-  FrameReader in(reply.data(), reply.size());
-  status_of(in, "add", key);
-  return in.i64();
+  return ask(request(Op::Add).str(key).i64(delta), "add", key, timeout_).fields.i64();
 }
 
 bool StoreClient::remove(const std::string& key) {
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::Delete)).str(key), timeout_);
-  FrameReader in(reply.data(), reply.size());
-  status_of(in, "delete", key);
-  return in.u8() != 0;
+  return ask(request(Op::Delete).str(key), "delete", key, timeout_).fields.u8() != 0;
 }
 
 bool StoreClient::check(const std::vector<std::string>& keys) {
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::Check)).strs(keys), timeout_);
-  FrameReader in(reply.data(), reply.size());
-  status_of(in, "check", keys.empty() ? "" : keys.front());
-  return in.u8() != 0;
+  return ask(request(Op::Check).strs(keys), "check", keys.empty() ? "" : keys.front(), timeout_).fields.u8() != 0;
 }
 
-int64_t StoreClient::num_keys() {
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::NumKeys)), timeout_);
-  FrameReader in(reply.data(), reply.size());
-  status_of(in, "count", "");
-  return in.i64();
-}
+int64_t StoreClient::num_keys() { return ask(request(Op::NumKeys), "count", "", timeout_).fields.i64(); }
 
 bool StoreClient::wait(const std::vector<std::string>& keys, std::chrono::milliseconds timeout) {
-  const auto limit = timeout.count() > 0 ? timeout + kReplyGrace : std::chrono::milliseconds(std::chrono::hours(24 * 365));
-  const auto reply = exchange(FrameWriter().u8(static_cast<uint8_t>(Op::Wait)).strs(keys).i64(timeout.count()), limit);
-  FrameReader in(reply.data(), reply.size());
-  return status_of(in, "wait", keys.empty() ? "" : keys.front()) == Status::Ok;
+  return ask(request(Op::Wait).strs(keys).i64(timeout.count()), "wait", keys.empty() ? "" : keys.front(),
+             blocking_limit(timeout))
+             .status == Status::Ok;
 }
 
 }  // namespace bolt::dist

@@ -34,14 +34,21 @@ class StoreClient {
   int port() const { return port_; }
 
  private:
+  struct Answer {
+    store::Status status;
+    store::FrameReader fields;  // the reply's fields after the status (over reply_)
+  };
   // Sends the request and reads its reply; `limit` bounds the whole exchange.
   std::string exchange(const store::FrameWriter& request, std::chrono::milliseconds limit);
-  store::Status status_of(store::FrameReader& reply, const char* what, const std::string& key);
+  // exchange(), and a Refused status thrown as DistributedError naming `what` and `key`.
+  Answer ask(const store::FrameWriter& request, const char* what, const std::string& key,
+             std::chrono::milliseconds limit);
 
   std::string host_;
   int port_;
   std::chrono::milliseconds timeout_;
   FileDescriptor fd_{-1};
+  std::string reply_;  // the last reply, which an Answer reads
 };
 
 }  // namespace bolt::dist

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -145,10 +146,21 @@ struct StoreServer::Loop {
     if (alive) alive = handle_frames(fd, c) && flush(fd, c);
     if (!alive) close_connection(fd);
   }
+  // Answers the waiters whose deadline passed, sends what the answered ones are owed and
+  // handles the requests they queued meanwhile (which may answer others in turn); returns the
+  // next deadline.
+  std::optional<Clock::time_point> settle() {
+    while (true) {
+      const auto next = state.expire(Clock::now());
+      const auto woken = state.take_woken();
+      if (woken.empty()) return next;
+      for (const int fd : woken) serve(fd, 0);
+    }
+  }
   void run() {
     std::vector<epoll_event> events(256);
     while (true) {
-      const auto next = state.expire(Clock::now());
+      const auto next = settle();
       int wait_ms = -1;
       if (next) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*next - Clock::now()).count();
@@ -160,12 +172,6 @@ struct StoreServer::Loop {
         if (fd == stop.get()) return;
         if (fd == listener.get()) accept_all();
         else serve(fd, events[i].events);
-      }
-      state.expire(Clock::now());
-      // Answered waiters (and those their requests answer in turn): send their replies, then
-      // handle the requests they queued meanwhile.
-      for (auto woken = state.take_woken(); !woken.empty(); woken = state.take_woken()) {
-        for (const int fd : woken) serve(fd, 0);
       }
     }
   }
@@ -260,16 +266,5 @@ StoreServer::~StoreServer() {
 
 int StoreServer::port() const { return loop_->port; }
 std::string StoreServer::listening_on() const { return loop_->where; }
-
-std::string serve_one_request_for_fuzzing(const std::string& payload) {
-  std::string replies;
-  store::StoreState state([&](int, std::string frame) { replies += frame; });
-  try {
-    state.handle(1, payload, Clock::now());
-    state.expire(Clock::now() + std::chrono::hours(24 * 366));
-  } catch (const store::MalformedFrame&) {
-  }
-  return replies;
-}
 
 }  // namespace bolt::dist

@@ -31,8 +31,4 @@ class StoreServer {
   std::unique_ptr<Loop> loop_;
 };
 
-// Runs one request payload against a fresh store state and returns the reply frames it
-// produces (the fuzz harness's entry: no sockets, same parser and handlers).
-std::string serve_one_request_for_fuzzing(const std::string& payload);
-
 }  // namespace bolt::dist

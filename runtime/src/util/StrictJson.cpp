@@ -33,15 +33,18 @@ nlohmann::json parse(Input&& input, const std::string& what, JsonLimits limits) 
   try {
     return nlohmann::json::parse(std::forward<Input>(input), callback);
   } catch (const nlohmann::json::exception& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." → what follows "] ".
-    const std::string text = e.what();
-    const auto colon = text.find("] ");
-    throw ConfigError(fmt::format("{} is not valid JSON: {}", what,
-                                  colon == std::string::npos ? text : text.substr(colon + 2)));
+    throw ConfigError(fmt::format("{} is not valid JSON: {}", what, json_error_text(e)));
   }
 }
 
 }  // namespace
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." → what follows "] ".
+  const std::string text = e.what();
+  const auto prefix_end = text.find("] ");
+  return prefix_end == std::string::npos ? text : text.substr(prefix_end + 2);
+}
 
 nlohmann::json parse_strict_json(std::istream& in, const std::string& what, JsonLimits limits) {
   return parse(in, what, limits);

@@ -22,4 +22,7 @@ struct JsonLimits {
 nlohmann::json parse_strict_json(std::istream& in, const std::string& what, JsonLimits limits = {});
 nlohmann::json parse_strict_json(const std::string& text, const std::string& what, JsonLimits limits = {});
 
+// nlohmann's message without its "[json.exception.<kind>.<id>] " prefix.
+std::string json_error_text(const nlohmann::json::exception& e);
+
 }  // namespace bolt
