@@ -6,15 +6,22 @@
 #   (b) Bolt, bolt-launch --nproc-per-node 2 (default backend: shm, 1 thread/rank)
 #   (e) Bolt the same on --trainer.dist_backend gloo (what (b) replaced)
 #   (f) the compute limit: 2 raw single-thread libtorch loops side by side, no DDP (summed)
+#   (h) the lockstep limit: the same 2 loops meeting after every step (a byte through a FIFO each
+#       way, no gradients exchanged): what any synchronous data-parallel training can reach here
 #   (c) a raw single-process libtorch loop (2 threads)
 #   (d) Bolt single process, bolt-launch --device cpu (2 threads)
 #   (g) an empty libtorch main: the bare start-up every launch pays
+# Then SINGLE_PAIRS (default 12) short pairs, raw loop and Bolt single process (2 threads each,
+# SINGLE_STEPS steps, default 900), alternating which goes first: Bolt single / raw as the median
+# of the pairs' ratios with a bootstrap interval, since one long run each swings ±15 % here.
 # Prints medians: training samples/s (start-up excluded), launch → first step, launch → exit,
 # per-step time split (data wait / compute / collective wait) and the targets' ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BOLT_BUILD_DIR:-build}
 REPEATS=${REPEATS:-5}
+SINGLE_PAIRS=${SINGLE_PAIRS:-12}
+SINGLE_STEPS=${SINGLE_STEPS:-900}
 DATA=/usr/share/datasets/fashion-mnist
 missing=()
 /usr/bin/python3 -c "import torch, numpy" 2>/dev/null || missing+=(python3-torch python3-numpy)
@@ -55,13 +62,21 @@ bolt_fit() {  # bolt_fit NAME LAUNCH_FLAGS... -- EXTRA_WORKER_ARGS...
 for i in $(seq "$REPEATS"); do
   t0=$(now)
   # timeout: once in ~10 runs torch 1.13's gloo DDP hung here (ranks idle in a futex).
+  rc=0
   BENCH_T0=$t0 OMP_NUM_THREADS=1 timeout 300 /usr/bin/python3 scripts/bench/torchrun_py311.py --nproc_per_node 2 \
-    --master_port 29611 scripts/bench/torch_ddp.py "$DATA" 2>"$OUT/a$i.err" | tail -n 1 > "$OUT/a$i.json"
+    --master_port 29611 scripts/bench/torch_ddp.py "$DATA" 2>"$OUT/a$i.err" | tail -n 1 > "$OUT/a$i.json" || rc=$?
   wall "$t0" "$OUT/a$i.wall"
+  if (( rc != 0 )); then
+    echo "bench: PyTorch DDP run $i failed (exit $rc; $(grep -v '^ ' "$OUT/a$i.err" | tail -n 1))"; exit 1
+  fi
   OMP_NUM_THREADS=1 bolt_fit "b$i" --nproc-per-node 2 --standalone --
   OMP_NUM_THREADS=1 bolt_fit "e$i" --nproc-per-node 2 --standalone -- --trainer.dist_backend gloo
   OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/f$i-0.json" &
   OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/f$i-1.json"
+  wait
+  rm -f "$OUT/fifo0" "$OUT/fifo1" && mkfifo "$OUT/fifo0" "$OUT/fifo1"
+  BENCH_LOCKSTEP=$OUT/fifo0,$OUT/fifo1 OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/h$i-0.json" &
+  BENCH_LOCKSTEP=$OUT/fifo1,$OUT/fifo0 OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/h$i-1.json"
   wait
   OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/c$i.json"
   OMP_NUM_THREADS=2 bolt_fit "d$i" --device cpu --
@@ -69,4 +84,11 @@ for i in $(seq "$REPEATS"); do
   echo "bench: repeat $i/$REPEATS done"
 done
 
-/usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS"
+single_raw() { OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 cpu "$SINGLE_STEPS" > "$OUT/sr$1.json"; }
+single_bolt() { OMP_NUM_THREADS=2 bolt_fit "sb$1" --device cpu -- --trainer.max_steps "$SINGLE_STEPS" --trainer.test_after_fit false; }
+for i in $(seq "$SINGLE_PAIRS"); do
+  if (( i % 2 )); then single_raw "$i"; single_bolt "$i"; else single_bolt "$i"; single_raw "$i"; fi
+done
+echo "bench: $SINGLE_PAIRS single-process pairs done"
+
+/usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS" "$SINGLE_PAIRS"

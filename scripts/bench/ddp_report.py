@@ -1,6 +1,6 @@
-# Summarises the runs of scripts/bench/ddp.sh: python3 ddp_report.py OUT_DIR REPEATS
-import glob, json, statistics, sys
-out, repeats = sys.argv[1], int(sys.argv[2])
+# Summarises the runs of scripts/bench/ddp.sh: python3 ddp_report.py OUT_DIR REPEATS SINGLE_PAIRS
+import glob, json, random, statistics, sys
+out, repeats, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def load(p): return json.load(open(p))
 def bolt(kind, i):
     rows = [json.loads(l) for l in open(glob.glob(f"{out}/{kind}{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
@@ -18,13 +18,19 @@ def torch_ddp(i):
             "data": e["data_wait_ms"], "compute": e["step_ms"], "coll": None}
 def none(): return {"first": None, "wall": None, "test": None, "data": None, "compute": None, "coll": None}
 def raw(i): return {**none(), "sps": load(f"{out}/c{i}.json")["epochs"][0]["train_samples_per_s"]}
-def limit(i): return {**none(), "sps": sum(load(f"{out}/f{i}-{k}.json")["epochs"][0]["train_samples_per_s"] for k in (0, 1))}
+def pair_sum(prefix, i): return {**none(), "sps": sum(load(f"{out}/{prefix}{i}-{k}.json")["epochs"][0]["train_samples_per_s"] for k in (0, 1))}
+def limit(i): return pair_sum("f", i)
+def lockstep(i):
+    steps = [load(f"{out}/h{i}-{k}.json")["epochs"][0] for k in (0, 1)]
+    return {**pair_sum("h", i), "compute": statistics.mean(e["step_ms"] - e["lockstep_wait_ms"] for e in steps),
+            "coll": statistics.mean(e["lockstep_wait_ms"] for e in steps)}
 def empty(i): return {**none(), "sps": None, "first": statistics.median(load(f"{out}/g{i}-{k}.wall")["wall_s"] for k in (1, 2, 3))}
 r = range(1, repeats + 1)
 runs = {"(a) PyTorch DDP, 2 ranks": [torch_ddp(i) for i in r],
         "(b) Bolt DDP, 2 ranks (shm)": [bolt("b", i) for i in r],
         "(e) Bolt DDP, 2 ranks (gloo)": [bolt("e", i) for i in r],
         "(f) compute limit: 2 x 1 thread": [limit(i) for i in r],
+        "(h) lockstep limit: (f) in step": [lockstep(i) for i in r],
         "(c) raw libtorch, 1 process": [raw(i) for i in r],
         "(d) Bolt, 1 process": [bolt("d", i) for i in r],
         "(g) empty libtorch main": [empty(i) for i in r]}
@@ -36,13 +42,24 @@ print(f"\n{'run (median of ' + str(repeats) + ')':34} {'samples/s':>10} {'launch
 for k, m in med.items():
     print(f"{k:34} {fmt(m['sps'], '{:10.0f}')} {fmt(m['first'], '{:18.2f}')} {fmt(m['wall'], '{:14.1f}')} {fmt(m['test'], '{:9.4f}')}"
           f" {fmt(m['data'], '{:8.2f}')} {fmt(m['compute'], '{:11.2f}')} {fmt(m['coll'], '{:14.2f}')}")
-print("(per-step ms: rank 0; PyTorch DDP's compute includes its collectives, which overlap backward)")
-a, b, e, f, c, d, g = (med[k] for k in runs)
+print("(per-step ms: rank 0; PyTorch DDP's compute includes its collectives, which overlap backward;"
+      " (h)'s wait is the time a loop waits for the other at the end of its step)")
+a, b, e, f, h, c, d, g = (med[k] for k in runs)
 print(f"\nBolt DDP / PyTorch DDP throughput: {b['sps'] / a['sps']:.2f}x (target >= 1.3x; gloo: {e['sps'] / a['sps']:.2f}x)")
-print(f"Bolt DDP / compute limit: {b['sps'] / f['sps']:.2f}x (target >= 0.8x; gloo: {e['sps'] / f['sps']:.2f}x)")
+print(f"Bolt DDP / compute limit: {b['sps'] / f['sps']:.2f}x (target >= 0.8x; gloo: {e['sps'] / f['sps']:.2f}x);"
+      f" lockstep alone reaches {h['sps'] / f['sps']:.2f}x of it, Bolt DDP / lockstep limit {b['sps'] / h['sps']:.2f}x")
 print(f"Bolt DDP / PyTorch DDP launch→exit: {b['wall'] / a['wall']:.2f}x (target <= 0.7x)")
 print(f"Bolt launch→first step: {b['first']:.2f} s vs torchrun {a['first']:.2f} s; bare libtorch start-up {g['first']:.2f} s"
       f" (target: within 0.15 s of it; Bolt single process {d['first']:.2f} s)")
 per_repeat = ", ".join(f"{x['sps'] / y['sps']:.3f}" for x, y in zip(runs["(d) Bolt, 1 process"], runs["(c) raw libtorch, 1 process"]))
-print(f"Bolt single / raw libtorch throughput: {d['sps'] / c['sps']:.3f}x over {repeats} repeats (target >= 0.98x;"
-      f" per repeat: {per_repeat})")
+print(f"Bolt single / raw libtorch throughput, whole epochs: {d['sps'] / c['sps']:.3f}x over {repeats} repeats"
+      f" (per repeat: {per_repeat})")
+def single_bolt(i):
+    rows = [json.loads(l) for l in open(glob.glob(f"{out}/sb{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
+    return [r for r in rows if "epoch" in r][0]["train_samples_per_s"]
+ratios = [single_bolt(i) / load(f"{out}/sr{i}.json")["epochs"][0]["train_samples_per_s"] for i in range(1, pairs + 1)]
+rng = random.Random(0)
+boot = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(10000))
+print(f"Bolt single / raw libtorch throughput, {pairs} short pairs: median {statistics.median(ratios):.3f}x"
+      f" (bootstrap 90% interval {boot[500]:.3f}..{boot[9499]:.3f}; target >= 0.98x; pairs: "
+      + ", ".join(f"{x:.3f}" for x in ratios) + ")")

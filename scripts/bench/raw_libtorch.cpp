@@ -1,9 +1,19 @@
 // The Fashion-MNIST CNN trained by a plain libtorch loop, without Bolt: the baseline of Bolt's
 // single-process overhead. Same model, data, split, batch and optimizer as the example.
-//   bench_raw_libtorch DATA_DIR EPOCHS BATCH [DEVICE] → one JSON line: train samples/s per epoch.
+//   bench_raw_libtorch DATA_DIR EPOCHS BATCH [DEVICE [MAX_STEPS]] → one JSON line: train samples/s per
+//   epoch (MAX_STEPS > 0 ends each epoch after that many steps, as Bolt's trainer.max_steps does).
 // On a GPU the whole train set lives on the device (the fastest a raw loop can feed it).
+// BENCH_LOCKSTEP=IN_FIFO,OUT_FIFO: two such processes meet after every step (one byte each way,
+// no data exchanged), as DDP ranks do; it separates what lockstep costs from what DDP's
+// gradient exchange costs.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -27,11 +37,42 @@ struct Cnn : torch::nn::Module {
   }
 };
 
+// Opened read-write so neither process blocks in open() waiting for the other.
+struct Lockstep {
+  int in = -1, out = -1;
+  Lockstep() {
+    const char* fifos = std::getenv("BENCH_LOCKSTEP");
+    if (!fifos) return;
+    const std::string both(fifos);
+    const auto comma = both.find(',');
+    in = ::open(both.substr(0, comma).c_str(), O_RDWR);
+    out = ::open(both.substr(comma + 1).c_str(), O_RDWR);
+    if (std::getenv("BENCH_LOCKSTEP_SPIN")) ::fcntl(in, F_SETFL, O_NONBLOCK);
+    if (in < 0 || out < 0) {
+      std::cerr << "BENCH_LOCKSTEP: cannot open " << both << "\n";
+      std::exit(1);
+    }
+  }
+  double waited_s = 0;
+  void meet() {
+    if (in < 0) return;
+    const auto start = std::chrono::steady_clock::now();
+    char byte = 1;
+    if (::write(out, &byte, 1) != 1) std::exit(1);
+    while (::read(in, &byte, 1) != 1) {
+      if (errno != EAGAIN) std::exit(1);
+    }
+    waited_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+};
+
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
   const int epochs = argc > 2 ? std::atoi(argv[2]) : 1;
   const int64_t batch = argc > 3 ? std::atoll(argv[3]) : 16;
   const torch::Device device(argc > 4 ? argv[4] : "cpu");
+  const int64_t max_steps = argc > 5 ? std::atoll(argv[5]) : 0;
+  Lockstep lockstep;
   torch::manual_seed(42);
   auto images = fashion_mnist::read_idx(dir + "/train-images-idx3-ubyte.gz", 3).to(torch::kFloat).div_(255).sub_(0.2860).div_(0.3530).unsqueeze(1);
   auto labels = fashion_mnist::read_idx(dir + "/train-labels-idx1-ubyte.gz", 1).to(torch::kLong);
@@ -48,18 +89,22 @@ int main(int argc, char** argv) {
   for (int epoch = 0; epoch < epochs; ++epoch) {
     auto perm = torch::randperm(train_x.size(0), at::make_generator<at::CPUGeneratorImpl>(42 + epoch), torch::kLong).to(device);
     const auto start = std::chrono::steady_clock::now();
-    int64_t samples = 0;
-    for (int64_t b = 0; b < train_x.size(0); b += batch) {
+    int64_t samples = 0, steps = 0;
+    lockstep.waited_s = 0;
+    for (int64_t b = 0; b < train_x.size(0) && (max_steps <= 0 || steps < max_steps); b += batch) {
       auto index = perm.narrow(0, b, std::min(batch, train_x.size(0) - b));
       auto x = train_x.index_select(0, index), y = train_y.index_select(0, index);
       optimizer.zero_grad();
       torch::nn::functional::cross_entropy(model->forward(x), y).backward();
       optimizer.step();
+      lockstep.meet();
       samples += x.size(0);
+      ++steps;
     }
     if (device.is_cuda()) torch::cuda::synchronize();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << (epoch ? ", " : "") << "{\"epoch\": " << epoch + 1 << ", \"train_samples_per_s\": " << samples / seconds << "}";
+    std::cout << (epoch ? ", " : "") << "{\"epoch\": " << epoch + 1 << ", \"train_samples_per_s\": " << samples / seconds
+              << ", \"step_ms\": " << 1000 * seconds / steps << ", \"lockstep_wait_ms\": " << 1000 * lockstep.waited_s / steps << "}";
   }
   std::cout << "]}" << std::endl;
 }

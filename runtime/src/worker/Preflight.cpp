@@ -7,6 +7,7 @@
 // rendezvous, so rank 0's table names them.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -109,13 +110,14 @@ json facts_of(const WorkerEnvironment& env, const LocalChecks& local) {
 // are both seen), then the first disagreement or failure, or "".
 std::string judge(dist::Rendezvous& rendezvous, const WorkerEnvironment& env, std::vector<json>& posts) {
   const auto deadline = Clock::now() + kCheckTimeout;
-  int64_t count = 0, read = 0;
+  int64_t count = 0, read = 0, rank0_posts = 0;
   // A rank that believes in another world size is reason enough: no need to wait for the rest.
   bool disagreement = false;
   while ((count = rendezvous.add("bolt/check/posts", 0)) < env.world_size && Clock::now() < deadline && !disagreement) {
     for (; read < count; ++read) {
       const auto p = json::parse(rendezvous.get(fmt::format("bolt/check/post/{}", read + 1)));
-      disagreement = disagreement || p["world_size"] != env.world_size || p["nnodes"] != env.nnodes;
+      rank0_posts += p["rank"] == 0 ? 1 : 0;  // a second rank 0 too (claimed_at_holder)
+      disagreement = disagreement || p["world_size"] != env.world_size || p["nnodes"] != env.nnodes || rank0_posts > 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -178,6 +180,22 @@ void print_table(const std::vector<json>& posts, const WorkerEnvironment& env, c
   std::cout << text;
 }
 
+// A second rank 0 (two nodes both started as node 0) finds the master port taken. When the
+// holder is this job's check, the claim is posted there, so the first rank 0 names the
+// duplicate at once instead of waiting kCheckTimeout for a rank that will never report.
+bool claimed_at_holder(const WorkerEnvironment& env, const std::string& facts) {
+  auto as_client = env;
+  as_client.rank = env.world_size;  // any rank but 0: a client of the store, not its host
+  try {
+    auto holder = dist::open_rendezvous(as_client, std::chrono::seconds(1));
+    if (!holder->has("bolt/check/posts")) return false;
+    holder->set(fmt::format("bolt/check/post/{}", holder->add("bolt/check/posts", 1)), facts);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // another program, or a job that is not in its check
+  }
+}
+
 }  // namespace
 
 int run_preflight(const std::vector<std::string>& args) {
@@ -192,17 +210,29 @@ int run_preflight(const std::vector<std::string>& args) {
     return 0;
   }
   // The rendezvous: resolving and reaching the master within kCheckTimeout.
-  auto rendezvous = dist::open_rendezvous(env, kCheckTimeout);
+  const auto facts = facts_of(env, local).dump();
+  std::unique_ptr<dist::Rendezvous> rendezvous;
+  try {
+    rendezvous = dist::open_rendezvous(env, kCheckTimeout);
+  } catch (const DistributedError& e) {
+    if (env.rank == 0 && claimed_at_holder(env, facts)) {
+      throw DistributedError(fmt::format("{}; another rank 0 of this job's check holds it: are two nodes started "
+                                         "as node 0 (--node-rank)?", e.what()));
+    }
+    throw;
+  }
   const auto post = rendezvous->add("bolt/check/posts", 1);
-  rendezvous->set(fmt::format("bolt/check/post/{}", post), facts_of(env, local).dump());
+  rendezvous->set(fmt::format("bolt/check/post/{}", post), facts);
   std::vector<json> posts;
   std::string verdict;
   if (env.rank == 0) {
     verdict = judge(*rendezvous, env, posts);
     rendezvous->set("bolt/check/verdict", verdict);
-    // Rank 0 hosts the store: it stays until every rank has read the verdict (or 3 s).
+    // Rank 0 hosts the store: it stays until every other rank has read the verdict (or 3 s); a
+    // second rank 0 does not read it (claimed_at_holder).
+    const auto readers = std::count_if(posts.begin(), posts.end(), [](const json& p) { return p["rank"] != 0; });
     const auto until = Clock::now() + std::chrono::seconds(3);
-    while (rendezvous->add("bolt/check/read", 0) < static_cast<int64_t>(posts.size()) - 1 && Clock::now() < until) {
+    while (rendezvous->add("bolt/check/read", 0) < readers && Clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   } else {
