@@ -5,7 +5,7 @@
 // On a GPU the whole train set lives on the device (the fastest a raw loop can feed it).
 // BENCH_LOCKSTEP=IN_FIFO,OUT_FIFO: two such processes meet after every step (one byte each way,
 // no data exchanged), as DDP ranks do; it separates what lockstep costs from what DDP's
-// gradient exchange costs.
+// gradient exchange costs. BENCH_LOCKSTEP_SPIN=1: wait for the other by polling, not sleeping.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -47,11 +47,11 @@ struct Lockstep {
     const auto comma = both.find(',');
     in = ::open(both.substr(0, comma).c_str(), O_RDWR);
     out = ::open(both.substr(comma + 1).c_str(), O_RDWR);
-    if (std::getenv("BENCH_LOCKSTEP_SPIN")) ::fcntl(in, F_SETFL, O_NONBLOCK);
     if (in < 0 || out < 0) {
       std::cerr << "BENCH_LOCKSTEP: cannot open " << both << "\n";
       std::exit(1);
     }
+    if (std::getenv("BENCH_LOCKSTEP_SPIN")) ::fcntl(in, F_SETFL, O_NONBLOCK);
   }
   double waited_s = 0;
   void meet() {
@@ -88,9 +88,10 @@ int main(int argc, char** argv) {
   std::cout << "{\"epochs\": [";
   for (int epoch = 0; epoch < epochs; ++epoch) {
     auto perm = torch::randperm(train_x.size(0), at::make_generator<at::CPUGeneratorImpl>(42 + epoch), torch::kLong).to(device);
+    lockstep.meet();  // both start timing together: neither counts the other's start-up
+    lockstep.waited_s = 0;
     const auto start = std::chrono::steady_clock::now();
     int64_t samples = 0, steps = 0;
-    lockstep.waited_s = 0;
     for (int64_t b = 0; b < train_x.size(0) && (max_steps <= 0 || steps < max_steps); b += batch) {
       auto index = perm.narrow(0, b, std::min(batch, train_x.size(0) - b));
       auto x = train_x.index_select(0, index), y = train_y.index_select(0, index);
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
     }
     if (device.is_cuda()) torch::cuda::synchronize();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    steps = std::max<int64_t>(steps, 1);
     std::cout << (epoch ? ", " : "") << "{\"epoch\": " << epoch + 1 << ", \"train_samples_per_s\": " << samples / seconds
               << ", \"step_ms\": " << 1000 * seconds / steps << ", \"lockstep_wait_ms\": " << 1000 * lockstep.waited_s / steps << "}";
   }
