@@ -188,7 +188,12 @@ bool claimed_at_holder(const WorkerEnvironment& env, const std::string& facts) {
   as_client.rank = env.world_size;  // any rank but 0: a client of the store, not its host
   try {
     auto holder = dist::open_rendezvous(as_client, std::chrono::seconds(1));
-    if (!holder->has("bolt/check/posts")) return false;
+    // The first rank 0 posts right after it binds; this one may have come in between.
+    const auto until = Clock::now() + std::chrono::seconds(1);
+    while (!holder->has("bolt/check/posts")) {
+      if (Clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     holder->set(fmt::format("bolt/check/post/{}", holder->add("bolt/check/posts", 1)), facts);
     return true;
   } catch (const std::exception&) {
