@@ -19,7 +19,6 @@ def torch_ddp(i):
 def none(): return {"first": None, "wall": None, "test": None, "data": None, "compute": None, "coll": None}
 def raw(i): return {**none(), "sps": load(f"{out}/c{i}.json")["epochs"][0]["train_samples_per_s"]}
 def pair_sum(prefix, i): return {**none(), "sps": sum(load(f"{out}/{prefix}{i}-{k}.json")["epochs"][0]["train_samples_per_s"] for k in (0, 1))}
-def limit(i): return pair_sum("f", i)
 def lockstep(i):
     steps = [load(f"{out}/h{i}-{k}.json")["epochs"][0] for k in (0, 1)]
     return {**pair_sum("h", i), "compute": statistics.mean(e["step_ms"] - e["lockstep_wait_ms"] for e in steps),
@@ -29,7 +28,7 @@ r = range(1, repeats + 1)
 runs = {"(a) PyTorch DDP, 2 ranks": [torch_ddp(i) for i in r],
         "(b) Bolt DDP, 2 ranks (shm)": [bolt("b", i) for i in r],
         "(e) Bolt DDP, 2 ranks (gloo)": [bolt("e", i) for i in r],
-        "(f) compute limit: 2 x 1 thread": [limit(i) for i in r],
+        "(f) compute limit: 2 x 1 thread": [pair_sum("f", i) for i in r],
         "(h) lockstep limit: (f) in step": [lockstep(i) for i in r],
         "(c) raw libtorch, 1 process": [raw(i) for i in r],
         "(d) Bolt, 1 process": [bolt("d", i) for i in r],

@@ -238,7 +238,7 @@ StoreServer::StoreServer(const std::string& host, int port, bool job_spans_nodes
   }
   if (loop_->listener.get() < 0) {
     if (last_error == EADDRINUSE) {
-      throw DistributedError(fmt::format("master port {} on {} is already in use: pick another with --master-port "
+      throw PortInUseError(fmt::format("master port {} on {} is already in use: pick another with --master-port "
                                          "(or 0 for a free one)", port, host));
     }
     if (last_error == EADDRNOTAVAIL) {

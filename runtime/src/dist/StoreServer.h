@@ -8,15 +8,23 @@
 #include <memory>
 #include <string>
 
+#include "bolt/Error.h"
+
 namespace bolt::dist {
+
+// The master port is held by another process (perhaps another rank 0 of the same job).
+class PortInUseError : public DistributedError {
+ public:
+  using DistributedError::DistributedError;
+};
 
 class StoreServer {
  public:
   // Listens on the address `host` resolves to on this machine, port `port` (0: a free one).
   // When the job spans nodes and `host` resolves to loopback here (as Debian's 127.0.1.1
   // hosts entry for the machine's own name does), on every interface instead: other nodes
-  // reach it under another address. Throws DistributedError when the port is taken or `host`
-  // is not an address of this machine.
+  // reach it under another address. Throws PortInUseError when the port is taken,
+  // DistributedError when `host` is not an address of this machine.
   StoreServer(const std::string& host, int port, bool job_spans_nodes);
   ~StoreServer();  // stops serving; clients see the connection close
   StoreServer(const StoreServer&) = delete;

@@ -183,6 +183,10 @@ void print_table(const std::vector<json>& posts, const WorkerEnvironment& env, c
 // A second rank 0 (two nodes both started as node 0) finds the master port taken. When the
 // holder is this job's check, the claim is posted there, so the first rank 0 names the
 // duplicate at once instead of waiting kCheckTimeout for a rank that will never report.
+void post_facts(dist::Rendezvous& rendezvous, const std::string& facts) {
+  rendezvous.set(fmt::format("bolt/check/post/{}", rendezvous.add("bolt/check/posts", 1)), facts);
+}
+
 bool claimed_at_holder(const WorkerEnvironment& env, const std::string& facts) {
   auto as_client = env;
   as_client.rank = env.world_size;  // any rank but 0: a client of the store, not its host
@@ -194,7 +198,7 @@ bool claimed_at_holder(const WorkerEnvironment& env, const std::string& facts) {
       if (Clock::now() > until) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    holder->set(fmt::format("bolt/check/post/{}", holder->add("bolt/check/posts", 1)), facts);
+    post_facts(*holder, facts);
     return true;
   } catch (const std::exception&) {
     return false;  // another program, or a job that is not in its check
@@ -219,15 +223,14 @@ int run_preflight(const std::vector<std::string>& args) {
   std::unique_ptr<dist::Rendezvous> rendezvous;
   try {
     rendezvous = dist::open_rendezvous(env, kCheckTimeout);
-  } catch (const DistributedError& e) {
-    if (env.rank == 0 && claimed_at_holder(env, facts)) {
+  } catch (const dist::PortInUseError& e) {
+    if (claimed_at_holder(env, facts)) {
       throw DistributedError(fmt::format("{}; another rank 0 of this job's check holds it: are two nodes started "
                                          "as node 0 (--node-rank)?", e.what()));
     }
     throw;
   }
-  const auto post = rendezvous->add("bolt/check/posts", 1);
-  rendezvous->set(fmt::format("bolt/check/post/{}", post), facts);
+  post_facts(*rendezvous, facts);
   std::vector<json> posts;
   std::string verdict;
   if (env.rank == 0) {
