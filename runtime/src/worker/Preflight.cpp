@@ -17,6 +17,7 @@
 
 #include "../config/WorkerCommandLine.h"
 #include "../dist/Communicator.h"
+#include "../dist/StoreServer.h"
 #include "../plugin/PluginLoader.h"
 #include "../util/ErrorText.h"
 #include "../util/HostName.h"
