@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
 
 #include "dist/Communicator.h"
 #include "dist/GradientReducer.h"
@@ -133,4 +134,73 @@ TEST_CASE("accumulation: no allreduce on intermediate micro-batches, the mean of
     CHECK(at::allclose(grads[0][i], params[i].grad(), 1e-5, 1e-6));
     CHECK(at::equal(grads[0][i], grads[1][i]));
   }
+}
+
+TEST_CASE("gradients live in their buckets: optimizer steps with zero_grad and accumulation train as one process would", "[dist]") {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  // Micro-batches per step: 1, then 2 (the first one accumulates into the bucket without a
+  // sync), then 1.
+  const std::vector<int> micro_batches = {1, 2, 1};
+  std::vector<std::vector<at::Tensor>> inputs(2);  // inputs[rank][k], k over all micro-batches
+  for (auto& per_rank : inputs) {
+    for (int k = 0; k < 4; ++k) per_rank.push_back(at::randn({4, 6}));
+  }
+  std::vector<torch::nn::Sequential> nets;
+  for (int rank = 0; rank < 2; ++rank) {
+    torch::manual_seed(0);
+    nets.emplace_back(torch::nn::Linear(6, 5), torch::nn::Linear(5, 1));
+  }
+  bool grads_in_bucket[2] = {};
+  auto run = [&](int rank) {
+    auto& net = nets[static_cast<std::size_t>(rank)];
+    GlooPair comm(store, rank);
+    bolt::dist::BucketedGradientReducer reducer(net->parameters(), comm, /*bucket_bytes=*/1 << 20);
+    torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.1));
+    std::vector<void*> first_grads;
+    int k = 0;
+    for (int micro : micro_batches) {
+      sgd.zero_grad();
+      for (int m = 0; m < micro; ++m) {
+        reducer.set_sync(m == micro - 1, m > 0);
+        net->forward(inputs[rank][k++]).sum().backward();
+      }
+      reducer.finalize();
+      if (first_grads.empty()) {
+        for (auto& p : net->parameters()) first_grads.push_back(p.grad().data_ptr());
+      }
+      sgd.step();
+    }
+    // One bucket: every .grad is a part of it, the same memory from step to step.
+    std::vector<void*> last_grads;
+    bool one_bucket = true;
+    for (auto& p : net->parameters()) {
+      last_grads.push_back(p.grad().data_ptr());
+      one_bucket = one_bucket && p.grad().is_alias_of(net->parameters().front().grad());
+    }
+    grads_in_bucket[rank] = one_bucket && last_grads == first_grads;
+  };
+  std::thread other(run, 1);
+  run(0);
+  other.join();
+
+  torch::manual_seed(0);
+  torch::nn::Sequential net(torch::nn::Linear(6, 5), torch::nn::Linear(5, 1));
+  torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.1));
+  int k = 0;
+  for (int micro : micro_batches) {
+    sgd.zero_grad();
+    at::Tensor total = at::zeros({});
+    for (int m = 0; m < micro; ++m, ++k) {
+      for (int rank = 0; rank < 2; ++rank) total = total + net->forward(inputs[rank][k]).sum();
+    }
+    total.div(2).backward();
+    sgd.step();
+  }
+  auto expected = net->parameters();
+  for (int rank = 0; rank < 2; ++rank) {
+    auto params = nets[static_cast<std::size_t>(rank)]->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) CHECK(at::allclose(params[i], expected[i], 1e-5, 1e-6));
+  }
+  CHECK(grads_in_bucket[0]);
+  CHECK(grads_in_bucket[1]);
 }

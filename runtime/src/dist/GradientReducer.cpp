@@ -59,31 +59,61 @@ BucketedGradientReducer::~BucketedGradientReducer() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) parameters_[i].remove_hook(hooks_[i]);
 }
 
+namespace {
+
+bool same_memory(const at::Tensor& a, const at::Tensor& b) {
+  return a.defined() && a.data_ptr() == b.data_ptr() && a.sizes() == b.sizes();
+}
+
+// A parameter's .grad as part of its bucket (PyTorch DDP's gradient_as_bucket_view): the
+// next backward accumulates into the bucket and finalize() copies nothing. Made with set_
+// rather than a view op: libtorch's zero_grad() detach_()es .grad, which a view refuses.
+at::Tensor grad_in_bucket(const at::Tensor& flat, int64_t offset, at::IntArrayRef sizes) {
+  at::NoGradGuard no_grad;
+  auto grad = at::empty({0}, flat.options());
+  grad.set_(flat.storage(), flat.storage_offset() + offset, sizes);
+  return grad;
+}
+
+}  // namespace
+
 void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& grad) {
   if (!sync_) return;
+  // Autograd ran the previous hook's accumulation before calling this one (one node at a
+  // time per device): a bucket that waited for it may go now.
+  awaiting_accumulation_.reset();
+  launch_ready();
   const auto& slot = slots_[param];
   auto& bucket = buckets_[slot.bucket];
   const auto entry = slot.entry;
   auto target = bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes());
+  const auto& accumulated = parameters_[param].grad();
+  // .grad is the bucket's own memory (since the first finalize() and until an optimizer
+  // sets it to none): autograd adds `grad` there right after this hook, on top of what
+  // .grad holds (zeros after zero_grad(), earlier micro-batches while accumulating).
+  const bool in_bucket = same_memory(accumulated, target);
   if (bucket.filled[entry]) {
     if (bucket.work) {
       throw DistributedError(
           "a parameter received a second gradient after its bucket was sent; shared "
           "parameters used twice in one step are not supported by the bucketed reducer");
     }
-    target.add_(grad);
+    if (!in_bucket) target.add_(grad);
+    return;
+  }
+  bucket.filled[entry] = true;
+  ++bucket.pending;
+  if (in_bucket) {
+    awaiting_accumulation_ = slot.bucket;
     return;
   }
   // The hook runs before autograd adds `grad` to .grad, which still holds the earlier
   // micro-batches' sum.
-  const auto& accumulated = parameters_[param].grad();
   if (accumulated_ && accumulated.defined()) {
     at::add_out(target, grad, accumulated.view(grad.sizes()));
   } else {
     target.copy_(grad);
   }
-  bucket.filled[entry] = true;
-  ++bucket.pending;
   launch_ready();
 }
 
@@ -95,7 +125,7 @@ void BucketedGradientReducer::launch(Bucket& bucket) {
 }
 
 void BucketedGradientReducer::launch_ready() {
-  while (next_to_launch_ < buckets_.size() &&
+  while (next_to_launch_ < buckets_.size() && awaiting_accumulation_ != next_to_launch_ &&
          buckets_[next_to_launch_].pending == buckets_[next_to_launch_].params.size()) {
     launch(buckets_[next_to_launch_++]);
   }
@@ -106,6 +136,7 @@ at::Tensor BucketedGradientReducer::side_mean() const {
 }
 
 void BucketedGradientReducer::finalize() {
+  awaiting_accumulation_.reset();
   // Parameters that got no gradient this step (unused branches) contribute zeros.
   for (; next_to_launch_ < buckets_.size(); ++next_to_launch_) {
     auto& bucket = buckets_[next_to_launch_];
@@ -114,10 +145,10 @@ void BucketedGradientReducer::finalize() {
         const auto p = bucket.params[e];
         auto target = bucket.flat.narrow(0, slots_[p].offset, parameters_[p].numel());
         const auto& accumulated = parameters_[p].grad();
-        if (accumulated_ && accumulated.defined()) {
-          target.copy_(accumulated.reshape({-1}));
-        } else {
+        if (!accumulated_ || !accumulated.defined()) {
           target.zero_();
+        } else if (!same_memory(accumulated.reshape({-1}), target)) {
+          target.copy_(accumulated.reshape({-1}));
         }
       }
     }
@@ -130,11 +161,9 @@ void BucketedGradientReducer::finalize() {
     bucket.work.reset();
     for (auto p : bucket.params) {
       auto& param = parameters_[p];
-      auto averaged = bucket.flat.narrow(0, slots_[p].offset, param.numel()).view(param.sizes());
-      if (param.grad().defined()) {
-        param.mutable_grad().copy_(averaged);
-      } else {
-        param.mutable_grad() = averaged.clone();
+      const auto offset = slots_[p].offset;
+      if (!same_memory(param.grad(), bucket.flat.narrow(0, offset, param.numel()).view(param.sizes()))) {
+        param.mutable_grad() = grad_in_bucket(bucket.flat, offset, param.sizes());
       }
     }
     std::fill(bucket.filled.begin(), bucket.filled.end(), false);

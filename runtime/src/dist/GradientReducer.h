@@ -1,9 +1,11 @@
 #pragma once
 // Averages gradients over ranks (flashlight's Reducer shape): gradients are added as autograd
 // produces them, finalize() runs before the optimizer step and leaves every parameter's
-// .grad equal to the mean over ranks.
+// .grad equal to the mean over ranks, as a part of its bucket (no copy back; the next backward
+// accumulates there).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -77,6 +79,7 @@ class BucketedGradientReducer : public GradientReducer {
   std::vector<unsigned> hooks_;
   std::vector<Bucket> buckets_;
   std::size_t next_to_launch_ = 0;
+  std::optional<std::size_t> awaiting_accumulation_;  // a bucket whose last gradient autograd has yet to add
   double side_value_ = 0;
   bool sync_ = true;
   bool accumulated_ = false;
