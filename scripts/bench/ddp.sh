@@ -78,8 +78,7 @@ for i in $(seq "$REPEATS"); do
   BENCH_LOCKSTEP=$OUT/fifo0,$OUT/fifo1 OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/h$i-0.json" &
   BENCH_LOCKSTEP=$OUT/fifo1,$OUT/fifo0 OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/h$i-1.json"
   wait
-  # Whole-epoch single-process pair, in alternating order: with a fixed order the second one
-  # always ran in the first one's wake (0.906x at a fixed order, 0.99-1.11x alternated by hand).
+  # Whole-epoch single-process pair, in alternating order: neither always runs in the other's wake.
   epoch_raw() { OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/c$i.json"; }
   epoch_bolt() { OMP_NUM_THREADS=2 bolt_fit "d$i" --device cpu --; }
   if (( i % 2 )); then epoch_raw; epoch_bolt; else epoch_bolt; epoch_raw; fi
