@@ -59,6 +59,11 @@ bolt_fit() {  # bolt_fit NAME LAUNCH_FLAGS... -- EXTRA_WORKER_ARGS...
   wall "$t0" "$OUT/$name.wall"
 }
 
+# Single-process pairs run in alternating order: neither always runs in the other's wake.
+alternate() { if (( $1 % 2 )); then "$2" "$1"; "$3" "$1"; else "$3" "$1"; "$2" "$1"; fi; }
+epoch_raw() { OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/c$1.json"; }
+epoch_bolt() { OMP_NUM_THREADS=2 bolt_fit "d$1" --device cpu --; }
+
 for i in $(seq "$REPEATS"); do
   t0=$(now)
   # timeout: once in ~10 runs torch 1.13's gloo DDP hung here (ranks idle in a futex).
@@ -78,10 +83,7 @@ for i in $(seq "$REPEATS"); do
   BENCH_LOCKSTEP=$OUT/fifo0,$OUT/fifo1 OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/h$i-0.json" &
   BENCH_LOCKSTEP=$OUT/fifo1,$OUT/fifo0 OMP_NUM_THREADS=1 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/h$i-1.json"
   wait
-  # Whole-epoch single-process pair, in alternating order: neither always runs in the other's wake.
-  epoch_raw() { OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 > "$OUT/c$i.json"; }
-  epoch_bolt() { OMP_NUM_THREADS=2 bolt_fit "d$i" --device cpu --; }
-  if (( i % 2 )); then epoch_raw; epoch_bolt; else epoch_bolt; epoch_raw; fi
+  alternate "$i" epoch_raw epoch_bolt
   for k in 1 2 3; do t0=$(now); "$BUILD/bin/bench_empty_libtorch"; wall "$t0" "$OUT/g$i-$k.wall"; done
   echo "bench: repeat $i/$REPEATS done"
 done
@@ -89,7 +91,7 @@ done
 single_raw() { OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 cpu "$SINGLE_STEPS" > "$OUT/sr$1.json"; }
 single_bolt() { OMP_NUM_THREADS=2 bolt_fit "sb$1" --device cpu -- --trainer.max_steps "$SINGLE_STEPS" --trainer.test_after_fit false; }
 for i in $(seq "$SINGLE_PAIRS"); do
-  if (( i % 2 )); then single_raw "$i"; single_bolt "$i"; else single_bolt "$i"; single_raw "$i"; fi
+  alternate "$i" single_raw single_bolt
 done
 echo "bench: $SINGLE_PAIRS single-process pairs done"
 

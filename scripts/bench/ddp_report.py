@@ -2,10 +2,12 @@
 import glob, json, random, statistics, sys
 out, repeats, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def load(p): return json.load(open(p))
+def bolt_rows(kind, i):
+    return [json.loads(l) for l in open(glob.glob(f"{out}/{kind}{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
+def bolt_epoch(kind, i): return [r for r in bolt_rows(kind, i) if "epoch" in r][0]
 def bolt(kind, i):
-    rows = [json.loads(l) for l in open(glob.glob(f"{out}/{kind}{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
-    epoch = [r for r in rows if "epoch" in r][0]
-    test = [r for r in rows if r.get("stage") == "test"][0]
+    epoch = bolt_epoch(kind, i)
+    test = [r for r in bolt_rows(kind, i) if r.get("stage") == "test"][0]
     parts = epoch.get("step_ms", {})
     return {"sps": epoch["train_samples_per_s"], "first": epoch["launch_to_first_step_s"],
             "wall": load(f"{out}/{kind}{i}.wall")["wall_s"], "test": test["test_score"],
@@ -53,10 +55,7 @@ print(f"Bolt launch→first step: {b['first']:.2f} s vs torchrun {a['first']:.2f
 per_repeat = ", ".join(f"{x['sps'] / y['sps']:.3f}" for x, y in zip(runs["(d) Bolt, 1 process"], runs["(c) raw libtorch, 1 process"]))
 print(f"Bolt single / raw libtorch throughput, whole epochs: {d['sps'] / c['sps']:.3f}x over {repeats} repeats"
       f" (per repeat: {per_repeat})")
-def single_bolt(i):
-    rows = [json.loads(l) for l in open(glob.glob(f"{out}/sb{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
-    return [r for r in rows if "epoch" in r][0]["train_samples_per_s"]
-ratios = [single_bolt(i) / load(f"{out}/sr{i}.json")["epochs"][0]["train_samples_per_s"] for i in range(1, pairs + 1)]
+ratios = [bolt_epoch("sb", i)["train_samples_per_s"] / load(f"{out}/sr{i}.json")["epochs"][0]["train_samples_per_s"] for i in range(1, pairs + 1)]
 rng = random.Random(0)
 boot = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(10000))
 print(f"Bolt single / raw libtorch throughput, {pairs} short pairs: median {statistics.median(ratios):.3f}x"

@@ -61,14 +61,10 @@ BucketedGradientReducer::~BucketedGradientReducer() {
 
 namespace {
 
-bool same_memory(const at::Tensor& a, const at::Tensor& b) {
-  return a.defined() && a.data_ptr() == b.data_ptr() && a.sizes() == b.sizes();
-}
-
 // A parameter's .grad as part of its bucket (PyTorch DDP's gradient_as_bucket_view): the
 // next backward accumulates into the bucket and finalize() copies nothing. Made with set_
 // rather than a view op: libtorch's zero_grad() detach_()es .grad, which a view refuses.
-at::Tensor grad_in_bucket(const at::Tensor& flat, int64_t offset, at::IntArrayRef sizes) {
+at::Tensor bucket_part(const at::Tensor& flat, int64_t offset, at::IntArrayRef sizes) {
   at::NoGradGuard no_grad;
   auto grad = at::empty({0}, flat.options());
   grad.set_(flat.storage(), flat.storage_offset() + offset, sizes);
@@ -76,6 +72,14 @@ at::Tensor grad_in_bucket(const at::Tensor& flat, int64_t offset, at::IntArrayRe
 }
 
 }  // namespace
+
+bool BucketedGradientReducer::grad_in_bucket(std::size_t param) const {
+  const auto& grad = parameters_[param].grad();
+  if (!grad.defined()) return false;
+  const auto& slot = slots_[param];
+  const auto& flat = buckets_[slot.bucket].flat;
+  return grad.data_ptr() == static_cast<char*>(flat.data_ptr()) + slot.offset * flat.element_size();
+}
 
 void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& grad) {
   if (!sync_) return;
@@ -86,19 +90,17 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
   const auto& slot = slots_[param];
   auto& bucket = buckets_[slot.bucket];
   const auto entry = slot.entry;
-  auto target = bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes());
-  const auto& accumulated = parameters_[param].grad();
   // .grad is the bucket's own memory (since the first finalize() and until an optimizer
   // sets it to none): autograd adds `grad` there right after this hook, on top of what
   // .grad holds (zeros after zero_grad(), earlier micro-batches while accumulating).
-  const bool in_bucket = same_memory(accumulated, target);
+  const bool in_bucket = grad_in_bucket(param);
   if (bucket.filled[entry]) {
     if (bucket.work) {
       throw DistributedError(
           "a parameter received a second gradient after its bucket was sent; shared "
           "parameters used twice in one step are not supported by the bucketed reducer");
     }
-    if (!in_bucket) target.add_(grad);
+    if (!in_bucket) bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes()).add_(grad);
     return;
   }
   bucket.filled[entry] = true;
@@ -109,6 +111,8 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
   }
   // The hook runs before autograd adds `grad` to .grad, which still holds the earlier
   // micro-batches' sum.
+  auto target = bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes());
+  const auto& accumulated = parameters_[param].grad();
   if (accumulated_ && accumulated.defined()) {
     at::add_out(target, grad, accumulated.view(grad.sizes()));
   } else {
@@ -147,7 +151,7 @@ void BucketedGradientReducer::finalize() {
         const auto& accumulated = parameters_[p].grad();
         if (!accumulated_ || !accumulated.defined()) {
           target.zero_();
-        } else if (!same_memory(accumulated.reshape({-1}), target)) {
+        } else if (!grad_in_bucket(p)) {
           target.copy_(accumulated.reshape({-1}));
         }
       }
@@ -161,10 +165,7 @@ void BucketedGradientReducer::finalize() {
     bucket.work.reset();
     for (auto p : bucket.params) {
       auto& param = parameters_[p];
-      const auto offset = slots_[p].offset;
-      if (!same_memory(param.grad(), bucket.flat.narrow(0, offset, param.numel()).view(param.sizes()))) {
-        param.mutable_grad() = grad_in_bucket(bucket.flat, offset, param.sizes());
-      }
+      if (!grad_in_bucket(p)) param.mutable_grad() = bucket_part(bucket.flat, slots_[p].offset, param.sizes());
     }
     std::fill(bucket.filled.begin(), bucket.filled.end(), false);
     bucket.pending = 0;
