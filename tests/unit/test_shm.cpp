@@ -91,6 +91,44 @@ TEST_CASE("shm allreduce sums in rank order for every dtype, across several slot
   }
 }
 
+TEST_CASE("shm mean (scale 1/n) equals dividing every rank's tensor first, and cannot overflow in half precision",
+          "[dist][shm]") {
+  // One rank with 1/4: a node holding one rank of a 4-rank job scales its chunk alone.
+  for (const auto& [size, world] : {std::pair{1, 4}, {2, 2}, {3, 3}}) {
+    INFO(size << " ranks on the node, " << world << " in the job");
+    const double scale = 1.0 / world;
+    std::vector<at::Tensor> inputs, floats(size), halves(size), longs(size);
+    for (int r = 0; r < size; ++r) inputs.push_back(at::randn({5000}) * std::pow(10.0, r));
+    at::Tensor divided_first = inputs[0] / world;
+    for (int r = 1; r < size; ++r) divided_first = divided_first + inputs[r] / world;
+    std::vector<std::string> integer_errors(size);
+    auto errors = on_ranks(size, [&](ShmGroup& group, int r) {
+      floats[r] = inputs[r].clone();
+      group.allreduce_sum(floats[r], {}, "mean", scale);
+      halves[r] = at::full({40}, 60000.0, at::kHalf);  // two of these summed are beyond half's 65504
+      group.allreduce_sum(halves[r], {}, "half mean", scale);
+      longs[r] = at::ones({3}, at::kLong);
+      try {
+        group.allreduce_sum(longs[r], {}, "integer mean", scale);
+      } catch (const bolt::DistributedError& e) {
+        integer_errors[r] = e.what();
+      }
+    });
+    for (int r = 0; r < size; ++r) {
+      INFO("rank " << r);
+      CHECK(errors[r].empty());
+      if (size == 3) {  // 1/3 is not exact: x * (1/3) and x / 3 may differ in the last bit
+        const auto magnitude = inputs[0].abs() + inputs[1].abs() + inputs[2].abs();
+        CHECK(((floats[r] - divided_first).abs() / magnitude).max().item<double>() <= 1e-6);
+      } else {
+        CHECK(at::equal(floats[r], divided_first));
+      }
+      CHECK(at::equal(halves[r], at::full({40}, 60000.0 * size / world, at::kHalf)));
+      CHECK_THAT(integer_errors[r], Catch::Contains("only floating-point tensors"));
+    }
+  }
+}
+
 TEST_CASE("shm allreduce agrees with gloo's within 1e-6 relative on 3 ranks", "[dist][shm]") {
   const int size = 3;
   std::vector<at::Tensor> inputs;

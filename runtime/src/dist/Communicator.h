@@ -30,6 +30,12 @@ class Communicator {
   // names the collective in diagnoses ("gradient bucket 2/3"); every rank passes the same.
   virtual std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor, std::string_view purpose) = 0;
   void allreduce_sum(at::Tensor& tensor, std::string_view purpose) { allreduce_sum_async(tensor, purpose)->wait(); }
+  // The mean over ranks, in place (floating-point tensors): each rank's tensor divided by the
+  // world size, then summed. A backend may fold the division into its reduction.
+  virtual std::unique_ptr<PendingWork> allreduce_mean_async(at::Tensor& tensor, std::string_view purpose) {
+    tensor.div_(static_cast<double>(size()));
+    return allreduce_sum_async(tensor, purpose);
+  }
   virtual void broadcast(at::Tensor& tensor, int64_t root, std::string_view purpose) = 0;
   virtual void barrier(std::string_view purpose) = 0;
   // The rendezvous store: small values all ranks must agree on.

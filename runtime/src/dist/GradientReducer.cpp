@@ -123,8 +123,7 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
 
 void BucketedGradientReducer::launch(Bucket& bucket) {
   if (&bucket == &buckets_.back()) bucket.flat.narrow(0, side_offset_, 1).fill_(side_value_);
-  bucket.flat.div_(static_cast<double>(comm_.size()));
-  bucket.work = comm_.allreduce_sum_async(bucket.flat, bucket.purpose);
+  bucket.work = comm_.allreduce_mean_async(bucket.flat, bucket.purpose);
   ++allreduces_;
 }
 

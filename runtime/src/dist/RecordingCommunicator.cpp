@@ -46,15 +46,10 @@ class RecordingCommunicator : public Communicator {
   const char* backend() const override { return inner_->backend(); }
 
   std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor, std::string_view purpose) override {
-    const auto seq = log_.collective_started("allreduce", purpose, bytes_of(tensor));
-    std::unique_ptr<PendingWork> work;
-    try {
-      work = inner_->allreduce_sum_async(tensor, purpose);
-    } catch (const std::exception& e) {
-      log_.collective_failed(seq, first_line(e.what()), Doing::Collective);
-      throw;
-    }
-    return std::make_unique<RecordedWork>(std::move(work), log_, seq);
+    return recorded_allreduce(tensor, purpose, [&] { return inner_->allreduce_sum_async(tensor, purpose); });
+  }
+  std::unique_ptr<PendingWork> allreduce_mean_async(at::Tensor& tensor, std::string_view purpose) override {
+    return recorded_allreduce(tensor, purpose, [&] { return inner_->allreduce_mean_async(tensor, purpose); });
   }
 
   void broadcast(at::Tensor& tensor, int64_t root, std::string_view purpose) override {
@@ -71,6 +66,19 @@ class RecordingCommunicator : public Communicator {
   std::string store_get(const std::string& key) override { return inner_->store_get(key); }
 
  private:
+  template <class Start>
+  std::unique_ptr<PendingWork> recorded_allreduce(const at::Tensor& tensor, std::string_view purpose, Start&& start) {
+    const auto seq = log_.collective_started("allreduce", purpose, bytes_of(tensor));
+    std::unique_ptr<PendingWork> work;
+    try {
+      work = start();
+    } catch (const std::exception& e) {
+      log_.collective_failed(seq, first_line(e.what()), Doing::Collective);
+      throw;
+    }
+    return std::make_unique<RecordedWork>(std::move(work), log_, seq);
+  }
+
   std::unique_ptr<Communicator> inner_;
   ActivityLog& log_;
 };

@@ -114,13 +114,11 @@ class ShmCommunicator : public Communicator {
   const char* backend() const override { return between_nodes_ ? "shm+gloo" : "shm"; }
 
   std::unique_ptr<PendingWork> allreduce_sum_async(at::Tensor& tensor, std::string_view purpose) override {
-    return std::make_unique<FutureWork>(executor_->submit([this, tensor, label = std::string(purpose)]() mutable {
-      if (!between_nodes_) return group_.allreduce_sum(tensor, {}, label);
-      group_.allreduce_sum(tensor, [this](at::Tensor& chunk) {
-        std::vector<at::Tensor> tensors{chunk};
-        between_nodes_->allreduce(tensors)->wait();
-      }, label);
-    }));
+    return allreduce_scaled_async(tensor, purpose, 1.0);
+  }
+  // The division rides on the reduction's own pass over the tensor.
+  std::unique_ptr<PendingWork> allreduce_mean_async(at::Tensor& tensor, std::string_view purpose) override {
+    return allreduce_scaled_async(tensor, purpose, 1.0 / static_cast<double>(size_));
   }
 
   void broadcast(at::Tensor& tensor, int64_t root, std::string_view purpose) override {
@@ -148,6 +146,16 @@ class ShmCommunicator : public Communicator {
   std::string store_get(const std::string& key) override { return get_store_value(*store_, key); }
 
  private:
+  std::unique_ptr<PendingWork> allreduce_scaled_async(at::Tensor& tensor, std::string_view purpose, double scale) {
+    return std::make_unique<FutureWork>(executor_->submit([this, tensor, scale, label = std::string(purpose)]() mutable {
+      if (!between_nodes_) return group_.allreduce_sum(tensor, {}, label, scale);
+      group_.allreduce_sum(tensor, [this](at::Tensor& chunk) {
+        std::vector<at::Tensor> tensors{chunk};
+        between_nodes_->allreduce(tensors)->wait();
+      }, label, scale);
+    }));
+  }
+
   int64_t rank_, size_, local_rank_;
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes_;

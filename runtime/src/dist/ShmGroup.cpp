@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <type_traits>
 #include <cstring>
 #include <thread>
 
+#include <ATen/OpMathType.h>
 #include <fmt/format.h>
 
 #include "bolt/Error.h"
@@ -44,16 +46,39 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
 
 bool reached(uint32_t value, uint32_t target) { return static_cast<int32_t>(value - target) >= 0; }
 
+// `scale` (a mean's 1/n) multiplies each term as it is read, not the sum: the same values as
+// dividing every rank's tensor first (bitwise for n a power of two) without that extra pass
+// over the tensor, and a half-precision sum of large terms cannot overflow on the way.
 template <class T>
 void sum_slots(std::byte* out_bytes, const std::vector<const std::byte*>& in, std::size_t offset,
-               std::size_t count) {
+               std::size_t count, double scale) {
   auto* out = reinterpret_cast<T*>(out_bytes + offset);
   const auto* first = reinterpret_cast<const T*>(in[0] + offset);
   const auto* second = reinterpret_cast<const T*>(in[1] + offset);
-  for (std::size_t i = 0; i < count; ++i) out[i] = first[i] + second[i];
-  for (std::size_t r = 2; r < in.size(); ++r) {
-    const auto* next = reinterpret_cast<const T*>(in[r] + offset);
-    for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + next[i];
+  if constexpr (std::is_integral_v<T>) {
+    for (std::size_t i = 0; i < count; ++i) out[i] = first[i] + second[i];
+    for (std::size_t r = 2; r < in.size(); ++r) {
+      const auto* next = reinterpret_cast<const T*>(in[r] + offset);
+      for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + next[i];
+    }
+  } else {
+    using Math = at::opmath_type<T>;
+    const auto s = static_cast<Math>(scale);
+    if (scale == 1.0) {
+      for (std::size_t i = 0; i < count; ++i) out[i] = first[i] + second[i];
+    } else {
+      for (std::size_t i = 0; i < count; ++i) {
+        out[i] = static_cast<T>(static_cast<Math>(first[i]) * s) + static_cast<T>(static_cast<Math>(second[i]) * s);
+      }
+    }
+    for (std::size_t r = 2; r < in.size(); ++r) {
+      const auto* next = reinterpret_cast<const T*>(in[r] + offset);
+      if (scale == 1.0) {
+        for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + next[i];
+      } else {
+        for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + static_cast<T>(static_cast<Math>(next[i]) * s);
+      }
+    }
   }
 }
 
@@ -235,8 +260,12 @@ void ShmGroup::for_each_piece(at::Tensor& tensor, Piece&& piece) {
 }
 
 void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes,
-                             std::string_view purpose) {
+                             std::string_view purpose, double scale) {
   const auto type = tensor.scalar_type();
+  if (scale != 1.0 && !at::isFloatingType(type)) {
+    throw DistributedError(fmt::format("a mean over ranks of a {} tensor: only floating-point tensors have one",
+                                       c10::toString(type)));
+  }
   const auto element = static_cast<std::size_t>(tensor.element_size());
   for_each_piece(tensor, [&](std::byte* data, std::size_t bytes, uint64_t parity) {
     std::memcpy(slot(parity, me_.local_rank), data, bytes);
@@ -254,8 +283,11 @@ void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Te
         std::vector<const std::byte*> in;
         for (int64_t r = 0; r < me_.local_size; ++r) in.push_back(slot(parity, r));
         AT_DISPATCH_ALL_TYPES_AND2(at::kHalf, at::kBFloat16, type, "shm_allreduce", [&] {
-          sum_slots<scalar_t>(out, in, begin * element, end - begin);
+          sum_slots<scalar_t>(out, in, begin * element, end - begin, scale);
         });
+      } else if (scale != 1.0) {
+        at::from_blob(out + begin * element, {static_cast<int64_t>(end - begin)}, at::TensorOptions().dtype(type))
+            .mul_(scale);
       }
       if (between_nodes) {
         auto chunk = at::from_blob(out + begin * element, {static_cast<int64_t>(end - begin)},

@@ -41,8 +41,9 @@ class ShmGroup {
   // same chunk's owners on the other nodes call it with equal sizes, in the same order).
   // `purpose` names the collective: ranks calling different collectives at the same point (a
   // rank skipped one) fail at once with both named, instead of exchanging mismatched data.
+  // `scale` multiplies every term (1/world size: a mean, for floating-point tensors).
   void allreduce_sum(at::Tensor& tensor, const std::function<void(at::Tensor&)>& between_nodes = {},
-                     std::string_view purpose = {});
+                     std::string_view purpose = {}, double scale = 1.0);
   void broadcast(at::Tensor& tensor, int64_t root_local_rank, std::string_view purpose = {});
   void barrier() { wait_for_all("barrier", nullptr); }
   // From another thread: a collective waiting now or later gives up at once (within one sleep
