@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "IdxReader.h"
+#include "NormalizedImages.h"
 #include "bolt/Error.h"
 #include "test_support.h"
 
@@ -79,4 +80,21 @@ TEST_CASE("IDX cache: a damaged entry is discarded and rebuilt, every time", "[i
     CHECK(again.equal(first));
     CHECK(std::filesystem::file_size(entry) > damage.size());  // rebuilt
   }
+}
+
+TEST_CASE("normalised images: each batch holds exactly (x / 255 - mean) / std of its samples, in order", "[idx]") {
+  auto images = at::randint(0, 256, {50, 1, 28, 28}, at::kByte);
+  auto labels = at::randint(0, 10, {50}, at::kByte);
+  const double mean = 0.2860, std = 0.3530;
+  fashion_mnist::NormalizedImages data(images, labels, mean, std);
+  const std::vector<int64_t> indices = {49, 0, 7, 7, 23};
+  const auto batch = data.get_batch(indices);
+  const auto index = at::tensor(indices, at::kLong);
+  // The formula on whole tensors: the per-batch table must give the same floats, bit for bit.
+  const auto expected = images.index_select(0, index).to(at::kFloat).div_(255.0).sub_(mean).div_(std);
+  CHECK(batch.inputs.sizes() == expected.sizes());
+  CHECK(at::equal(batch.inputs, expected));
+  CHECK(at::equal(batch.targets, labels.index_select(0, index).to(at::kLong)));
+  CHECK_THROWS_WITH(data.get_batch({50}), Catch::Contains("sample index 50 is out of range for 50 images"));
+  CHECK_THROWS_AS(data.get_batch({-1}), bolt::DataError);
 }
