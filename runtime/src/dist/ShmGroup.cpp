@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <type_traits>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #include <ATen/OpMathType.h>
 #include <fmt/format.h>
@@ -55,30 +55,15 @@ void sum_slots(std::byte* out_bytes, const std::vector<const std::byte*>& in, st
   auto* out = reinterpret_cast<T*>(out_bytes + offset);
   const auto* first = reinterpret_cast<const T*>(in[0] + offset);
   const auto* second = reinterpret_cast<const T*>(in[1] + offset);
-  if constexpr (std::is_integral_v<T>) {
-    for (std::size_t i = 0; i < count; ++i) out[i] = first[i] + second[i];
-    for (std::size_t r = 2; r < in.size(); ++r) {
-      const auto* next = reinterpret_cast<const T*>(in[r] + offset);
-      for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + next[i];
-    }
-  } else {
-    using Math = at::opmath_type<T>;
-    const auto s = static_cast<Math>(scale);
-    if (scale == 1.0) {
-      for (std::size_t i = 0; i < count; ++i) out[i] = first[i] + second[i];
-    } else {
-      for (std::size_t i = 0; i < count; ++i) {
-        out[i] = static_cast<T>(static_cast<Math>(first[i]) * s) + static_cast<T>(static_cast<Math>(second[i]) * s);
-      }
-    }
-    for (std::size_t r = 2; r < in.size(); ++r) {
-      const auto* next = reinterpret_cast<const T*>(in[r] + offset);
-      if (scale == 1.0) {
-        for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + next[i];
-      } else {
-        for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + static_cast<T>(static_cast<Math>(next[i]) * s);
-      }
-    }
+  // Integers are only ever summed (allreduce_sum refuses a mean of them).
+  using Math = std::conditional_t<std::is_integral_v<T>, T, at::opmath_type<T>>;
+  const auto s = static_cast<Math>(scale);
+  const bool scaled = scale != 1.0;
+  auto term = [&](T x) { return scaled ? static_cast<T>(static_cast<Math>(x) * s) : x; };
+  for (std::size_t i = 0; i < count; ++i) out[i] = term(first[i]) + term(second[i]);
+  for (std::size_t r = 2; r < in.size(); ++r) {
+    const auto* next = reinterpret_cast<const T*>(in[r] + offset);
+    for (std::size_t i = 0; i < count; ++i) out[i] = out[i] + term(next[i]);
   }
 }
 
