@@ -11,17 +11,19 @@
 #   (c) a raw single-process libtorch loop (2 threads)
 #   (d) Bolt single process, bolt-launch --device cpu (2 threads)
 #   (g) an empty libtorch main: the bare start-up every launch pays
-# Then SINGLE_PAIRS (default 12) short pairs, raw loop and Bolt single process (2 threads each,
-# SINGLE_STEPS steps, default 900), alternating which goes first: Bolt single / raw as the median
-# of the pairs' ratios with a bootstrap interval, since one long run each swings ±15 % here.
+# Then SINGLE_ROUNDS (default 6) rounds in which the raw loop, the raw loop summing its train loss
+# and accuracy, and Bolt single process (2 threads each, SINGLE_STEPS steps, default 1200) take
+# turns on the CPU in 100 ms slices (scripts/bench/interleave.py): this machine drifts ±15 %
+# within seconds, so runs one after another cannot resolve a few percent; turns can (two raw
+# loops taking turns agree within ~1 %). Bolt / raw as the median of the rounds' ratios.
 # Prints medians: training samples/s (start-up excluded), launch → first step, launch → exit,
 # per-step time split (data wait / compute / collective wait) and the targets' ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BOLT_BUILD_DIR:-build}
 REPEATS=${REPEATS:-5}
-SINGLE_PAIRS=${SINGLE_PAIRS:-12}
-SINGLE_STEPS=${SINGLE_STEPS:-900}
+SINGLE_ROUNDS=${SINGLE_ROUNDS:-6}
+SINGLE_STEPS=${SINGLE_STEPS:-1200}
 DATA=/usr/share/datasets/fashion-mnist
 missing=()
 /usr/bin/python3 -c "import torch, numpy" 2>/dev/null || missing+=(python3-torch python3-numpy)
@@ -88,11 +90,26 @@ for i in $(seq "$REPEATS"); do
   echo "bench: repeat $i/$REPEATS done"
 done
 
-single_raw() { OMP_NUM_THREADS=2 "$BUILD/bin/bench_raw_libtorch" "$DATA" 1 16 cpu "$SINGLE_STEPS" > "$OUT/sr$1.json"; }
-single_bolt() { OMP_NUM_THREADS=2 bolt_fit "sb$1" --device cpu -- --trainer.max_steps "$SINGLE_STEPS" --trainer.test_after_fit false; }
-for i in $(seq "$SINGLE_PAIRS"); do
-  alternate "$i" single_raw single_bolt
-done
-echo "bench: $SINGLE_PAIRS single-process pairs done"
+# Single process, taking turns: the raw loop, the raw loop summing each step's loss and accuracy
+# (what Bolt's epoch line reports) and Bolt run at once, each for 100 ms while the others are
+# stopped (scripts/bench/interleave.py); the order rotates per round.
+single_round() {
+  local i=$1 t0 commands order
+  t0=$(now)
+  commands=("$BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $SINGLE_STEPS > $OUT/sr$i.json"
+            "env BENCH_TRAIN_METRICS=1 $BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $SINGLE_STEPS > $OUT/srm$i.json"
+            "env BOLT_LAUNCH_TIME=$t0 $BUILD/bin/bolt-launch --device cpu -- fit --config configs/fashion_mnist.json \
+               --trainer.max_epochs 1 --trainer.max_steps $SINGLE_STEPS --trainer.test_after_fit false \
+               --loggers.progress false --loggers.logs_dir $OUT/sb$i > $OUT/sb$i.log 2>&1")
+  order=(raw raw_metrics bolt)
+  local k=$(( i % 3 ))
+  commands=("${commands[@]:k}" "${commands[@]:0:k}")
+  order=("${order[@]:k}" "${order[@]:0:k}")
+  echo "{\"t0\": $t0, \"order\": [\"${order[0]}\", \"${order[1]}\", \"${order[2]}\"]}" > "$OUT/s$i.json"
+  OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench/interleave.py 100 "$OUT/s$i.turns" "${commands[@]}" \
+    || { echo "bench: single-process round $i failed (see $OUT/sb$i.log)"; BENCH_KEEP=1; exit 1; }
+}
+for i in $(seq "$SINGLE_ROUNDS"); do single_round "$i"; done
+echo "bench: $SINGLE_ROUNDS single-process rounds done"
 
-/usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS" "$SINGLE_PAIRS"
+/usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS" "$SINGLE_ROUNDS" "$SINGLE_STEPS"

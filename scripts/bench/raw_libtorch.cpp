@@ -1,17 +1,21 @@
 // The Fashion-MNIST CNN trained by a plain libtorch loop, without Bolt: the baseline of Bolt's
 // single-process overhead. Same model, data, split, batch and optimizer as the example.
 //   bench_raw_libtorch DATA_DIR EPOCHS BATCH [DEVICE [MAX_STEPS]] → one JSON line: train samples/s per
-//   epoch (MAX_STEPS > 0 ends each epoch after that many steps, as Bolt's trainer.max_steps does).
+//   epoch (MAX_STEPS > 0 ends each epoch after that many steps, as Bolt's trainer.max_steps does),
+//   with the training's start and end as Unix times (scripts/bench/interleave.py needs them).
 // On a GPU the whole train set lives on the device (the fastest a raw loop can feed it).
 // BENCH_LOCKSTEP=IN_FIFO,OUT_FIFO: two such processes meet after every step (one byte each way,
 // no data exchanged), as DDP ranks do; it separates what lockstep costs from what DDP's
 // gradient exchange costs. BENCH_LOCKSTEP_SPIN=1: wait for the other by polling, not sleeping.
+// BENCH_TRAIN_METRICS=1: also sums each step's loss and accuracy, as a hand-written loop that
+// reports what Bolt's epoch line reports (train loss and score) would.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
 #include <string>
 
@@ -19,6 +23,10 @@
 #include <torch/torch.h>
 
 #include "IdxReader.h"
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 struct Cnn : torch::nn::Module {
   torch::nn::Conv2d conv1{torch::nn::Conv2dOptions(1, 32, 3)}, conv2{torch::nn::Conv2dOptions(32, 64, 3)};
@@ -73,6 +81,7 @@ int main(int argc, char** argv) {
   const torch::Device device(argc > 4 ? argv[4] : "cpu");
   const int64_t max_steps = argc > 5 ? std::atoll(argv[5]) : 0;
   Lockstep lockstep;
+  const bool train_metrics = std::getenv("BENCH_TRAIN_METRICS") != nullptr;
   torch::manual_seed(42);
   auto images = fashion_mnist::read_idx(dir + "/train-images-idx3-ubyte.gz", 3).to(torch::kFloat).div_(255).sub_(0.2860).div_(0.3530).unsqueeze(1);
   auto labels = fashion_mnist::read_idx(dir + "/train-labels-idx1-ubyte.gz", 1).to(torch::kLong);
@@ -91,13 +100,22 @@ int main(int argc, char** argv) {
     lockstep.meet();  // both start timing together: neither counts the other's start-up
     lockstep.waited_s = 0;
     const auto start = std::chrono::steady_clock::now();
-    int64_t samples = 0, steps = 0;
+    const double start_unix = unix_now();
+    int64_t samples = 0, steps = 0, correct = 0;
+    double loss_sum = 0;
     for (int64_t b = 0; b < train_x.size(0) && (max_steps <= 0 || steps < max_steps); b += batch) {
       auto index = perm.narrow(0, b, std::min(batch, train_x.size(0) - b));
       auto x = train_x.index_select(0, index), y = train_y.index_select(0, index);
       optimizer.zero_grad();
-      torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+      auto logits = model->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
       optimizer.step();
+      if (train_metrics) {
+        at::NoGradGuard no_grad;
+        loss_sum += loss.item<double>() * static_cast<double>(x.size(0));
+        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      }
       lockstep.meet();
       samples += x.size(0);
       ++steps;
@@ -106,7 +124,14 @@ int main(int argc, char** argv) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     steps = std::max<int64_t>(steps, 1);
     std::cout << (epoch ? ", " : "") << "{\"epoch\": " << epoch + 1 << ", \"train_samples_per_s\": " << samples / seconds
-              << ", \"step_ms\": " << 1000 * seconds / steps << ", \"lockstep_wait_ms\": " << 1000 * lockstep.waited_s / steps << "}";
+              << ", \"step_ms\": " << 1000 * seconds / steps << ", \"lockstep_wait_ms\": " << 1000 * lockstep.waited_s / steps
+              << std::fixed << std::setprecision(6) << ", \"start_unix\": " << start_unix << ", \"end_unix\": " << unix_now()
+              << std::defaultfloat;
+    if (train_metrics) {
+      std::cout << ", \"train_loss\": " << loss_sum / static_cast<double>(samples)
+                << ", \"train_score\": " << static_cast<double>(correct) / static_cast<double>(samples);
+    }
+    std::cout << "}";
   }
   std::cout << "]}" << std::endl;
 }
