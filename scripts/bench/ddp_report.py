@@ -1,5 +1,6 @@
 # Summarises the runs of scripts/bench/ddp.sh: python3 ddp_report.py OUT_DIR REPEATS SINGLE_ROUNDS SINGLE_STEPS
 import glob, json, os, statistics, sys
+sys.dont_write_bytecode = True  # no __pycache__ left in the clone
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interleave import active_seconds
 out, repeats, rounds, single_steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
