@@ -7,10 +7,12 @@ out, repeats, rounds, single_steps = sys.argv[1], int(sys.argv[2]), int(sys.argv
 def load(p): return json.load(open(p))
 def bolt_rows(kind, i):
     return [json.loads(l) for l in open(glob.glob(f"{out}/{kind}{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
-def bolt_epoch(kind, i): return [r for r in bolt_rows(kind, i) if "epoch" in r][0]
+def epoch_row(rows): return [r for r in rows if "epoch" in r][0]
+def bolt_epoch(kind, i): return epoch_row(bolt_rows(kind, i))
 def bolt(kind, i):
-    epoch = bolt_epoch(kind, i)
-    test = [r for r in bolt_rows(kind, i) if r.get("stage") == "test"][0]
+    rows = bolt_rows(kind, i)
+    epoch = epoch_row(rows)
+    test = [r for r in rows if r.get("stage") == "test"][0]
     parts = epoch.get("step_ms", {})
     return {"sps": epoch["train_samples_per_s"], "first": epoch["launch_to_first_step_s"],
             "wall": load(f"{out}/{kind}{i}.wall")["wall_s"], "test": test["test_score"],

@@ -73,6 +73,11 @@ at::Tensor bucket_part(const at::Tensor& flat, int64_t offset, at::IntArrayRef s
 
 }  // namespace
 
+at::Tensor BucketedGradientReducer::region(std::size_t param) const {
+  const auto& slot = slots_[param];
+  return buckets_[slot.bucket].flat.narrow(0, slot.offset, parameters_[param].numel()).view(parameters_[param].sizes());
+}
+
 bool BucketedGradientReducer::grad_in_bucket(std::size_t param) const {
   const auto& grad = parameters_[param].grad();
   if (!grad.defined()) return false;
@@ -100,7 +105,7 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
           "a parameter received a second gradient after its bucket was sent; shared "
           "parameters used twice in one step are not supported by the bucketed reducer");
     }
-    if (!in_bucket) bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes()).add_(grad);
+    if (!in_bucket) region(param).add_(grad);
     return;
   }
   bucket.filled[entry] = true;
@@ -111,10 +116,10 @@ void BucketedGradientReducer::on_gradient(std::size_t param, const at::Tensor& g
   }
   // The hook runs before autograd adds `grad` to .grad, which still holds the earlier
   // micro-batches' sum.
-  auto target = bucket.flat.narrow(0, slot.offset, grad.numel()).view(grad.sizes());
+  auto target = region(param);
   const auto& accumulated = parameters_[param].grad();
   if (accumulated_ && accumulated.defined()) {
-    at::add_out(target, grad, accumulated.view(grad.sizes()));
+    at::add_out(target, grad, accumulated);
   } else {
     target.copy_(grad);
   }
@@ -146,12 +151,11 @@ void BucketedGradientReducer::finalize() {
     for (std::size_t e = 0; e < bucket.params.size(); ++e) {
       if (!bucket.filled[e]) {
         const auto p = bucket.params[e];
-        auto target = bucket.flat.narrow(0, slots_[p].offset, parameters_[p].numel());
         const auto& accumulated = parameters_[p].grad();
         if (!accumulated_ || !accumulated.defined()) {
-          target.zero_();
+          region(p).zero_();
         } else if (!grad_in_bucket(p)) {
-          target.copy_(accumulated.reshape({-1}));
+          region(p).copy_(accumulated);
         }
       }
     }

@@ -70,7 +70,8 @@ class BucketedGradientReducer : public GradientReducer {
     std::string purpose;  // "gradient bucket 2/3", for diagnoses
   };
   void on_gradient(std::size_t param, const at::Tensor& grad);
-  bool grad_in_bucket(std::size_t param) const;  // .grad is this parameter's part of its bucket
+  at::Tensor region(std::size_t param) const;   // this parameter's part of its bucket, in its shape
+  bool grad_in_bucket(std::size_t param) const;  // .grad is that part
   void launch_ready();
   void launch(Bucket& bucket);
 

@@ -54,12 +54,16 @@ void sum_slots(std::byte* out_bytes, const std::vector<const std::byte*>& in, st
                std::size_t count, double scale) {
   auto* out = reinterpret_cast<T*>(out_bytes + offset);
   const auto* first = reinterpret_cast<const T*>(in[0] + offset);
-  const auto* second = reinterpret_cast<const T*>(in[1] + offset);
   // Integers are only ever summed (allreduce_sum refuses a mean of them).
   using Math = std::conditional_t<std::is_integral_v<T>, T, at::opmath_type<T>>;
   const auto s = static_cast<Math>(scale);
   const bool scaled = scale != 1.0;
   auto term = [&](T x) { return scaled ? static_cast<T>(static_cast<Math>(x) * s) : x; };
+  if (in.size() == 1) {  // one rank on this node: only the scaling
+    for (std::size_t i = 0; i < count; ++i) out[i] = term(first[i]);
+    return;
+  }
+  const auto* second = reinterpret_cast<const T*>(in[1] + offset);
   for (std::size_t i = 0; i < count; ++i) out[i] = term(first[i]) + term(second[i]);
   for (std::size_t r = 2; r < in.size(); ++r) {
     const auto* next = reinterpret_cast<const T*>(in[r] + offset);
@@ -264,15 +268,12 @@ void ShmGroup::allreduce_sum(at::Tensor& tensor, const std::function<void(at::Te
     const std::size_t end = std::min(count, begin + share);
     if (end > begin) {
       std::byte* out = slot(parity, 0);
-      if (me_.local_size > 1) {
+      if (me_.local_size > 1 || scale != 1.0) {
         std::vector<const std::byte*> in;
         for (int64_t r = 0; r < me_.local_size; ++r) in.push_back(slot(parity, r));
         AT_DISPATCH_ALL_TYPES_AND2(at::kHalf, at::kBFloat16, type, "shm_allreduce", [&] {
           sum_slots<scalar_t>(out, in, begin * element, end - begin, scale);
         });
-      } else if (scale != 1.0) {
-        at::from_blob(out + begin * element, {static_cast<int64_t>(end - begin)}, at::TensorOptions().dtype(type))
-            .mul_(scale);
       }
       if (between_nodes) {
         auto chunk = at::from_blob(out + begin * element, {static_cast<int64_t>(end - begin)},
