@@ -16,7 +16,7 @@ namespace {
 // Leaves at once: unwinding a failed rank through the process group's destructors could
 // wait on peers that will never answer. The run directory gets errors/rank-<r>.json.
 [[noreturn]] void fail(const std::exception& e, const std::string& what, int code) {
-  bolt::diagnosis::record_exception(e, what, code);
+  bolt::diagnosis::begin_leaving(e, what, code);
   std::cout.flush();
   std::cerr << "bolt-worker: error: " << what << std::endl;
   std::_Exit(code);

@@ -31,6 +31,20 @@ check "SIGINT to bolt-launch: exit 130" test $? -eq 130
 check "SIGINT: summary says interrupted" grep -q "interrupted by SIGINT" sigint.log
 check "no worker left after SIGINT" no_leftovers
 
+# A stop signal that reaches a failing rank while it unwinds (Slurm ends the whole step once a
+# peer's task exits) must not replace its exit status or its record.
+"$LAUNCH" --nproc-per-node 2 --standalone --log-dir slowlogs -- fit "${common[@]}" --model.fail_step 20 \
+  --model.fail_mode slow_unwind > slow.log 2>&1 &
+launcher=$!
+mkdir -p slowlogs
+for _ in $(seq 200); do grep -q "unwinding slowly" slowlogs/rank-1.stderr 2>/dev/null && break; sleep 0.05; done
+kill -TERM $launcher
+wait $launcher
+check "SIGTERM while the failing rank unwinds: exit 1 (its own), not 143" test $? -eq 1
+check "... its table row keeps its exit code as the root cause" grep -Eq "^1 +1 +.*exit code 1 +<- root cause" slow.log
+check "... and the summary names its error" grep -q "failed: fit: epoch 1, step 21 .*planned failure at step 20 on rank 1" slow.log
+check "no worker left after a slow failure" no_leftovers
+
 PORT=$(free_port)
 /usr/bin/python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$PORT)); s.listen(); time.sleep(30)" &
 holder=$!

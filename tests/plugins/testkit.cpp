@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <iostream>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -62,11 +63,18 @@ class Mlp : public bolt::Module {
                  "training step (counted in this process) at which fail_rank fails, in the first "
                  "attempt only (BOLT_RESTART_COUNT unset or 0); -1: never")
         .add_int("fail_rank", 1, "rank that fails", 0)
-        .add_string("fail_mode", "throw", "how it fails (torch: an index error inside libtorch)",
-                    {"throw", "sigkill", "torch"})
+        .add_string("fail_mode", "throw",
+                    "how it fails (torch: an index error inside libtorch; slow_unwind: throws, then "
+                    "its destructor takes 3 s, as a rank tearing down a process group can)",
+                    {"throw", "sigkill", "torch", "slow_unwind"})
         .add_int("step_sleep_ms", 0, "sleep in every training forward (slow runs for signal tests)", 0)
         .add_int("eval_sleep_ms", 0, "sleep in every evaluation forward (slow validation)", 0);
     bolt::declare_schedule_options(options);
+  }
+  ~Mlp() override {
+    if (!failed_ || config_.get_string("fail_mode") != "slow_unwind") return;
+    std::cerr << "testkit: unwinding slowly" << std::endl;
+    std::this_thread::sleep_for(std::chrono::seconds(3));
   }
   at::Tensor forward(const at::Tensor& inputs) override {
     if (is_training()) {
@@ -108,12 +116,14 @@ class Mlp : public bolt::Module {
     if (config_.get_string("fail_mode") == "torch") {
       at::embedding(at::zeros({2, 2}), at::full({1}, 5, at::kLong));  // throws c10::IndexError
     }
+    failed_ = true;
     throw std::runtime_error("testkit: planned failure at step " + std::to_string(step_ - 1) +
                              " on rank " + std::to_string(my_rank));
   }
   bolt::Config config_;
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
   int64_t step_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace testkit

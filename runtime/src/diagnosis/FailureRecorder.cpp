@@ -217,6 +217,13 @@ std::filesystem::path record_exception(const std::exception& e, const std::strin
   return record_exception(status == 0 && name ? name.get() : typeid(e).name(), message, exit_code);
 }
 
+void begin_leaving(const std::exception& e, const std::string& message, int exit_code) {
+  record_exception(e, message, exit_code);
+  // Only in a rank (a bolt-worker): a process that merely links libbolt keeps its signals.
+  if (recorder().main_thread == 0) return;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
+}
+
 std::vector<std::string> main_thread_stack(int wait_ms) {
   auto& r = recorder();
   if (r.main_thread == 0) return {};

@@ -31,6 +31,13 @@ std::filesystem::path run_directory();
 std::filesystem::path record_exception(const std::string& type, const std::string& message, int exit_code);
 std::filesystem::path record_exception(const std::exception& e, const std::string& message, int exit_code);
 
+// The rank ends with this error: its record is written now, before unwinding closes its
+// connections and its peers notice, and from now on SIGTERM, SIGINT and SIGHUP are ignored, so
+// that the stop signals its peers' failure brings (Slurm ends the whole step once another task
+// exits) cannot replace its exit status. A rank that does not leave is killed by the
+// launcher's or Slurm's SIGKILL. Signals change only where install_failure_recorder ran.
+void begin_leaving(const std::exception& e, const std::string& message, int exit_code);
+
 // The main thread's stack, symbolized, taken from another thread (a signal makes the main
 // thread record its own frames). Empty when it does not answer within `wait_ms`.
 std::vector<std::string> main_thread_stack(int wait_ms = 1000);

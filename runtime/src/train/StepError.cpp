@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "../diagnosis/FailureRecorder.h"
 #include "../util/ErrorText.h"
 #include "bolt/Error.h"
 
@@ -26,21 +27,29 @@ std::string describe(const StepPlace& p) {
   if (!p.origin.empty()) where += ", " + p.origin;
   return where;
 }
+
+
+[[noreturn]] void leave_with(const StepError& error) {
+  diagnosis::begin_leaving(error, error.what(), error.exit_code());
+  throw error;
+}
 }  // namespace
 
 void rethrow_with_place(const StepPlace& place) {
   try {
     throw;
-  } catch (const PeerFailureError&) {
+  } catch (const PeerFailureError& e) {
+    diagnosis::begin_leaving(e, e.what(), e.exit_code());
     throw;
-  } catch (const UsageError&) {
+  } catch (const UsageError& e) {
+    diagnosis::begin_leaving(e, e.what(), e.exit_code());
     throw;
   } catch (const StepError&) {
     throw;
   } catch (const Error& e) {
-    throw StepError(fmt::format("{}: {}", describe(place), e.what()), e.exit_code());
+    leave_with(StepError(fmt::format("{}: {}", describe(place), e.what()), e.exit_code()));
   } catch (const std::exception& e) {
-    throw StepError(fmt::format("{}: {}", describe(place), library_message(e)), 1);
+    leave_with(StepError(fmt::format("{}: {}", describe(place), library_message(e)), 1));
   }
 }
 

@@ -16,7 +16,8 @@ struct StepPlace {
 };
 
 // Call inside a catch block. Errors that are already a verdict (a peer died: exit 3; a usage
-// or configuration error: exit 2) pass unchanged.
+// or configuration error: exit 2) pass unchanged. The rank is leaving: the error is recorded
+// before the stack unwinds (diagnosis::begin_leaving).
 [[noreturn]] void rethrow_with_place(const StepPlace& place);
 
 }  // namespace bolt

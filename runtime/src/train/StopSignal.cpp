@@ -38,7 +38,13 @@ StopSignal::StopSignal(const std::string& name) : name_(name), signal_(parse_sig
 }
 
 StopSignal::~StopSignal() {
-  if (signal_ != 0) ::sigaction(signal_, &previous_, nullptr);
+  if (signal_ == 0) return;
+  // A rank leaving with an error ignores SIGTERM from then on (diagnosis::begin_leaving):
+  // restore only a disposition that is still ours.
+  struct sigaction current {};
+  if (::sigaction(signal_, nullptr, &current) == 0 && current.sa_handler == on_stop_signal) {
+    ::sigaction(signal_, &previous_, nullptr);
+  }
 }
 
 bool StopSignal::received() const { return g_stop_requested.load(std::memory_order_relaxed); }
