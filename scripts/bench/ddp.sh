@@ -16,6 +16,9 @@
 # turns on the CPU in 100 ms slices (scripts/bench/interleave.py): this machine drifts ±15 %
 # within seconds, so runs one after another cannot resolve a few percent; turns can (two raw
 # loops taking turns agree within ~1 %). Bolt / raw as the median of the rounds' ratios.
+# Then DDP_ROUNDS (default 5) rounds in which Bolt DDP (b), the compute limit (f) and the lockstep
+# limit (h) take turns the same way (DDP_STEPS steps per rank, default 1200): the DDP targets'
+# ratios without the drift between runs one after another.
 # Prints medians: training samples/s (start-up excluded), launch → first step, launch → exit,
 # per-step time split (data wait / compute / collective wait) and the targets' ratios.
 set -euo pipefail
@@ -24,6 +27,8 @@ BUILD=${BOLT_BUILD_DIR:-build}
 REPEATS=${REPEATS:-5}
 SINGLE_ROUNDS=${SINGLE_ROUNDS:-6}
 SINGLE_STEPS=${SINGLE_STEPS:-1200}
+DDP_ROUNDS=${DDP_ROUNDS:-5}
+DDP_STEPS=${DDP_STEPS:-1200}
 DATA=/usr/share/datasets/fashion-mnist
 missing=()
 /usr/bin/python3 -c "import torch, numpy" 2>/dev/null || missing+=(python3-torch python3-numpy)
@@ -112,4 +117,25 @@ single_round() {
 for i in $(seq "$SINGLE_ROUNDS"); do single_round "$i"; done
 echo "bench: $SINGLE_ROUNDS single-process rounds done"
 
-/usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS" "$SINGLE_ROUNDS" "$SINGLE_STEPS"
+# DDP, taking turns: Bolt's 2 ranks, the 2 free loops and the 2 loops in lockstep, 1 thread each.
+ddp_round() {
+  local i=$1 t0 commands order raw="$BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $DDP_STEPS"
+  t0=$(now)
+  rm -f "$OUT/tf$i-0" "$OUT/tf$i-1" && mkfifo "$OUT/tf$i-0" "$OUT/tf$i-1"
+  commands=("env BOLT_LAUNCH_TIME=$t0 $BUILD/bin/bolt-launch --nproc-per-node 2 --standalone -- fit \
+               --config configs/fashion_mnist.json --trainer.max_epochs 1 --trainer.max_steps $DDP_STEPS \
+               --trainer.test_after_fit false --loggers.progress false --loggers.logs_dir $OUT/tb$i > $OUT/tb$i.log 2>&1"
+            "$raw > $OUT/tf$i-0.json & $raw > $OUT/tf$i-1.json; wait"
+            "env BENCH_LOCKSTEP=$OUT/tf$i-0,$OUT/tf$i-1 timeout 600 $raw > $OUT/th$i-0.json & env BENCH_LOCKSTEP=$OUT/tf$i-1,$OUT/tf$i-0 timeout 600 $raw > $OUT/th$i-1.json; wait")
+  order=(bolt free lockstep)
+  local k=$(( i % 3 ))
+  commands=("${commands[@]:k}" "${commands[@]:0:k}")
+  order=("${order[@]:k}" "${order[@]:0:k}")
+  echo "{\"t0\": $t0, \"order\": [\"${order[0]}\", \"${order[1]}\", \"${order[2]}\"]}" > "$OUT/t$i.json"
+  OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench/interleave.py 100 "$OUT/t$i.turns" "${commands[@]}" \
+    || { echo "bench: DDP round $i failed (see $OUT/tb$i.log)"; BENCH_KEEP=1; exit 1; }
+}
+for i in $(seq "$DDP_ROUNDS"); do ddp_round "$i"; done
+echo "bench: $DDP_ROUNDS DDP rounds done"
+
+/usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS" "$SINGLE_ROUNDS" "$SINGLE_STEPS" "$DDP_ROUNDS" "$DDP_STEPS"

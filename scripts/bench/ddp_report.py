@@ -1,9 +1,10 @@
-# Summarises the runs of scripts/bench/ddp.sh: python3 ddp_report.py OUT_DIR REPEATS SINGLE_ROUNDS SINGLE_STEPS
+# Summarises the runs of scripts/bench/ddp.sh:
+#   python3 ddp_report.py OUT_DIR REPEATS SINGLE_ROUNDS SINGLE_STEPS DDP_ROUNDS DDP_STEPS
 import glob, json, os, statistics, sys
 sys.dont_write_bytecode = True  # no __pycache__ left in the clone
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interleave import active_seconds
-out, repeats, rounds, single_steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out, repeats, rounds, single_steps, ddp_rounds, ddp_steps = sys.argv[1], *map(int, sys.argv[2:7])
 def load(p): return json.load(open(p))
 def bolt_rows(kind, i):
     return [json.loads(l) for l in open(glob.glob(f"{out}/{kind}{i}/fashion_cnn/version_*/metrics.jsonl")[0])]
@@ -70,12 +71,33 @@ def single_round(i):
     for name, path in (("raw", f"{out}/sr{i}.json"), ("raw_metrics", f"{out}/srm{i}.json")):
         e = load(path)["epochs"][0]
         rates[name] = samples / active_seconds(turns[name], e["start_unix"], e["end_unix"])
-    e = bolt_epoch("sb", i)
-    start = meta["t0"] + e["launch_to_first_step_s"]  # its training window, from its own clock
-    rates["bolt"] = samples / active_seconds(turns["bolt"], start, start + samples / e["train_samples_per_s"])
+    rates["bolt"] = bolt_turn_rate("sb", i, meta["t0"], turns["bolt"], samples)
     return rates
+def bolt_turn_rate(kind, i, t0, turns, samples):
+    e = bolt_epoch(kind, i)
+    start = t0 + e["launch_to_first_step_s"]  # its training window, from its own clock
+    return samples / active_seconds(turns, start, start + samples / e["train_samples_per_s"])
 singles = [single_round(i) for i in range(1, rounds + 1)]
 for reference, what in (("raw", "raw libtorch loop"), ("raw_metrics", "raw loop summing its train loss and accuracy")):
     ratios = [r["bolt"] / r[reference] for r in singles]
     print(f"Bolt single / {what}, {rounds} rounds taking turns: median {statistics.median(ratios):.3f}x"
           f" (rounds: " + ", ".join(f"{x:.3f}" for x in ratios) + ")" + ("; target >= 0.98x" if reference == "raw" else ""))
+
+def ddp_round(i):
+    """Summed samples per second of running time of Bolt DDP, the free pair and the lockstep pair."""
+    meta, turns = load(f"{out}/t{i}.json"), load(f"{out}/t{i}.turns")
+    turns = dict(zip(meta["order"], turns))
+    rates = {"bolt": bolt_turn_rate("tb", i, meta["t0"], turns["bolt"], 2 * 16 * ddp_steps)}
+    for name, prefix in (("free", "tf"), ("lockstep", "th")):
+        rates[name] = 0
+        for k in (0, 1):
+            e = load(f"{out}/{prefix}{i}-{k}.json")["epochs"][0]
+            rates[name] += 16 * ddp_steps / active_seconds(turns[name], e["start_unix"], e["end_unix"])
+    return rates
+ddps = [ddp_round(i) for i in range(1, ddp_rounds + 1)]
+for num, den, what, target in (("bolt", "free", "Bolt DDP / compute limit", "; target >= 0.8x"),
+                               ("lockstep", "free", "lockstep limit / compute limit", ""),
+                               ("bolt", "lockstep", "Bolt DDP / lockstep limit", "")):
+    ratios = [r[num] / r[den] for r in ddps]
+    print(f"{what}, {ddp_rounds} rounds taking turns: median {statistics.median(ratios):.3f}x"
+          f" (rounds: " + ", ".join(f"{x:.3f}" for x in ratios) + ")" + target)

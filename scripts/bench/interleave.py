@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs several commands at once, taking turns on the CPU: one runs for SLICE_MS while the others
-are stopped (SIGSTOP/SIGCONT to its process group), then the next, round-robin. This machine's
+are stopped (SIGSTOP/SIGCONT to every process of its session: a launcher's ranks sit in process
+groups of their own), then the next, round-robin. This machine's
 speed drifts by ±15 % within seconds, faster than a run lasts; turns of a tenth of a second let
 the drift slow all of them alike, so their ratios hold where runs one after another do not. A
 finished command's turns stay idle, so the others keep the same rhythm to their end.
@@ -18,11 +19,38 @@ import sys
 import time
 
 
-def signal_group(proc, sig):
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
+def session_members(sid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # After the command name (which may hold spaces): state, ppid, pgrp, session, ...
+        if int(stat[stat.rindex(")") + 2:].split()[3]) == sid:
+            pids.append(int(entry))
+    return pids
+
+
+def signal_pids(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def stop(proc):
+    """Stops the command's session; a second look catches a child forked meanwhile. Returns the
+    stopped processes (a stopped process forks nothing, so they are the ones to continue)."""
+    pids = set(session_members(proc.pid))
+    signal_pids(pids, signal.SIGSTOP)
+    late = set(session_members(proc.pid)) - pids
+    signal_pids(late, signal.SIGSTOP)
+    return pids | late
 
 
 def active_seconds(turns, start, end):
@@ -33,8 +61,7 @@ def main():
     slice_s = float(sys.argv[1]) / 1000
     turns_path, commands = sys.argv[2], sys.argv[3:]
     procs = [subprocess.Popen(["bash", "-c", "exec " + c], start_new_session=True) for c in commands]
-    for proc in procs:
-        signal_group(proc, signal.SIGSTOP)
+    stopped = [stop(proc) for proc in procs]
     turns = [[] for _ in procs]
     k = 0
     try:
@@ -42,9 +69,9 @@ def main():
             proc = procs[k]
             if proc.poll() is None:
                 cont = time.time()
-                signal_group(proc, signal.SIGCONT)
+                signal_pids(stopped[k], signal.SIGCONT)
                 time.sleep(slice_s)
-                signal_group(proc, signal.SIGSTOP)
+                stopped[k] = stop(proc)
                 turns[k].append([cont, time.time()])
             else:
                 time.sleep(slice_s)
@@ -52,8 +79,9 @@ def main():
     finally:
         for proc in procs:
             if proc.poll() is None:
-                signal_group(proc, signal.SIGKILL)
-                signal_group(proc, signal.SIGCONT)
+                members = session_members(proc.pid)
+                signal_pids(members, signal.SIGKILL)
+                signal_pids(members, signal.SIGCONT)
     with open(turns_path, "w") as f:
         json.dump(turns, f)
     failed = [c for c, p in zip(commands, procs) if p.returncode != 0]
