@@ -43,14 +43,20 @@ def signal_pids(pids, sig):
             pass
 
 
-def stop(proc):
-    """Stops the command's session; a second look catches a child forked meanwhile. Returns the
-    stopped processes (a stopped process forks nothing, so they are the ones to continue)."""
-    pids = set(session_members(proc.pid))
-    signal_pids(pids, signal.SIGSTOP)
-    late = set(session_members(proc.pid)) - pids
-    signal_pids(late, signal.SIGSTOP)
-    return pids | late
+def stop(proc, members):
+    """Stops the command's processes, then looks for any it forked meanwhile and stops those too.
+    Returns its processes (all stopped, so none forks another) and when its turn ended: the look
+    costs no command's turn."""
+    signal_pids(members, signal.SIGSTOP)
+    ended = time.time()
+    members = set(members)
+    while True:
+        found = set(session_members(proc.pid))
+        new = found - members
+        if not new:
+            return found, ended
+        signal_pids(new, signal.SIGSTOP)
+        members |= new
 
 
 def active_seconds(turns, start, end):
@@ -61,7 +67,7 @@ def main():
     slice_s = float(sys.argv[1]) / 1000
     turns_path, commands = sys.argv[2], sys.argv[3:]
     procs = [subprocess.Popen(["bash", "-c", "exec " + c], start_new_session=True) for c in commands]
-    stopped = [stop(proc) for proc in procs]
+    members = [stop(proc, set())[0] for proc in procs]
     turns = [[] for _ in procs]
     k = 0
     try:
@@ -69,19 +75,19 @@ def main():
             proc = procs[k]
             if proc.poll() is None:
                 cont = time.time()
-                signal_pids(stopped[k], signal.SIGCONT)
+                signal_pids(members[k], signal.SIGCONT)
                 time.sleep(slice_s)
-                stopped[k] = stop(proc)
-                turns[k].append([cont, time.time()])
+                members[k], ended = stop(proc, members[k])
+                turns[k].append([cont, ended])
             else:
                 time.sleep(slice_s)
             k = (k + 1) % len(procs)
     finally:
         for proc in procs:
             if proc.poll() is None:
-                members = session_members(proc.pid)
-                signal_pids(members, signal.SIGKILL)
-                signal_pids(members, signal.SIGCONT)
+                rest = session_members(proc.pid)
+                signal_pids(rest, signal.SIGKILL)
+                signal_pids(rest, signal.SIGCONT)
     with open(turns_path, "w") as f:
         json.dump(turns, f)
     failed = [c for c, p in zip(commands, procs) if p.returncode != 0]
