@@ -28,7 +28,6 @@ std::string describe(const StepPlace& p) {
   return where;
 }
 
-
 [[noreturn]] void leave_with(const StepError& error) {
   diagnosis::begin_leaving(error, error.what(), error.exit_code());
   throw error;
