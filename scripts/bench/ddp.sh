@@ -95,47 +95,47 @@ for i in $(seq "$REPEATS"); do
   echo "bench: repeat $i/$REPEATS done"
 done
 
-# Single process, taking turns: the raw loop, the raw loop summing each step's loss and accuracy
-# (what Bolt's epoch line reports) and Bolt run at once, each for 100 ms while the others are
-# stopped (scripts/bench/interleave.py); the order rotates per round.
-single_round() {
-  local i=$1 t0 commands order
-  t0=$(now)
-  commands=("$BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $SINGLE_STEPS > $OUT/sr$i.json"
-            "env BENCH_TRAIN_METRICS=1 $BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $SINGLE_STEPS > $OUT/srm$i.json"
-            "env BOLT_LAUNCH_TIME=$t0 $BUILD/bin/bolt-launch --device cpu -- fit --config configs/fashion_mnist.json \
-               --trainer.max_epochs 1 --trainer.max_steps $SINGLE_STEPS --trainer.test_after_fit false \
-               --loggers.progress false --loggers.logs_dir $OUT/sb$i > $OUT/sb$i.log 2>&1")
-  order=(raw raw_metrics bolt)
-  local k=$(( i % 3 ))
+# take_turns ROUND META THREADS FAILED_LOG NAME=COMMAND...: runs the commands at once, each for
+# 100 ms while the others are stopped (scripts/bench/interleave.py), in an order that rotates
+# per round; META.json gets the launch time and the order, META.turns each command's turns.
+take_turns() {
+  local i=$1 meta=$2 threads=$3 log=$4 names=() commands=() pair
+  shift 4
+  for pair in "$@"; do names+=("${pair%%=*}"); commands+=("${pair#*=}"); done
+  local k=$(( i % ${#names[@]} ))
+  names=("${names[@]:k}" "${names[@]:0:k}")
   commands=("${commands[@]:k}" "${commands[@]:0:k}")
-  order=("${order[@]:k}" "${order[@]:0:k}")
-  echo "{\"t0\": $t0, \"order\": [\"${order[0]}\", \"${order[1]}\", \"${order[2]}\"]}" > "$OUT/s$i.json"
-  OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench/interleave.py 100 "$OUT/s$i.turns" "${commands[@]}" \
-    || { echo "bench: single-process round $i failed (see $OUT/sb$i.log)"; BENCH_KEEP=1; exit 1; }
+  printf '{"t0": %s, "order": ["%s"]}\n' "$t0" "$(IFS=,; echo "${names[*]}" | sed 's/,/", "/g')" > "$meta.json"
+  OMP_NUM_THREADS=$threads /usr/bin/python3 scripts/bench/interleave.py 100 "$meta.turns" "${commands[@]}" \
+    || { echo "bench: round $i failed (see $log)"; BENCH_KEEP=1; exit 1; }
 }
-for i in $(seq "$SINGLE_ROUNDS"); do single_round "$i"; done
+
+# Single process, taking turns: the raw loop, the raw loop summing each step's loss and accuracy
+# (what Bolt's epoch line reports) and Bolt, 2 threads each.
+for i in $(seq "$SINGLE_ROUNDS"); do
+  t0=$(now)
+  take_turns "$i" "$OUT/s$i" 2 "$OUT/sb$i.log" \
+    "raw=$BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $SINGLE_STEPS > $OUT/sr$i.json" \
+    "raw_metrics=env BENCH_TRAIN_METRICS=1 $BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $SINGLE_STEPS > $OUT/srm$i.json" \
+    "bolt=env BOLT_LAUNCH_TIME=$t0 $BUILD/bin/bolt-launch --device cpu -- fit --config configs/fashion_mnist.json \
+       --trainer.max_epochs 1 --trainer.max_steps $SINGLE_STEPS --trainer.test_after_fit false \
+       --loggers.progress false --loggers.logs_dir $OUT/sb$i > $OUT/sb$i.log 2>&1"
+done
 echo "bench: $SINGLE_ROUNDS single-process rounds done"
 
 # DDP, taking turns: Bolt's 2 ranks, the 2 free loops and the 2 loops in lockstep, 1 thread each.
-ddp_round() {
-  local i=$1 t0 commands order raw="$BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $DDP_STEPS"
+raw="$BUILD/bin/bench_raw_libtorch $DATA 1 16 cpu $DDP_STEPS"
+for i in $(seq "$DDP_ROUNDS"); do
   t0=$(now)
   rm -f "$OUT/tf$i-0" "$OUT/tf$i-1" && mkfifo "$OUT/tf$i-0" "$OUT/tf$i-1"
-  commands=("env BOLT_LAUNCH_TIME=$t0 $BUILD/bin/bolt-launch --nproc-per-node 2 --standalone -- fit \
-               --config configs/fashion_mnist.json --trainer.max_epochs 1 --trainer.max_steps $DDP_STEPS \
-               --trainer.test_after_fit false --loggers.progress false --loggers.logs_dir $OUT/tb$i > $OUT/tb$i.log 2>&1"
-            "$raw > $OUT/tf$i-0.json & $raw > $OUT/tf$i-1.json; wait"
-            "env BENCH_LOCKSTEP=$OUT/tf$i-0,$OUT/tf$i-1 timeout 600 $raw > $OUT/th$i-0.json & env BENCH_LOCKSTEP=$OUT/tf$i-1,$OUT/tf$i-0 timeout 600 $raw > $OUT/th$i-1.json; wait")
-  order=(bolt free lockstep)
-  local k=$(( i % 3 ))
-  commands=("${commands[@]:k}" "${commands[@]:0:k}")
-  order=("${order[@]:k}" "${order[@]:0:k}")
-  echo "{\"t0\": $t0, \"order\": [\"${order[0]}\", \"${order[1]}\", \"${order[2]}\"]}" > "$OUT/t$i.json"
-  OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench/interleave.py 100 "$OUT/t$i.turns" "${commands[@]}" \
-    || { echo "bench: DDP round $i failed (see $OUT/tb$i.log)"; BENCH_KEEP=1; exit 1; }
-}
-for i in $(seq "$DDP_ROUNDS"); do ddp_round "$i"; done
+  take_turns "$i" "$OUT/t$i" 1 "$OUT/tb$i.log" \
+    "bolt=env BOLT_LAUNCH_TIME=$t0 $BUILD/bin/bolt-launch --nproc-per-node 2 --standalone -- fit \
+       --config configs/fashion_mnist.json --trainer.max_epochs 1 --trainer.max_steps $DDP_STEPS \
+       --trainer.test_after_fit false --loggers.progress false --loggers.logs_dir $OUT/tb$i > $OUT/tb$i.log 2>&1" \
+    "free=$raw > $OUT/tf$i-0.json & $raw > $OUT/tf$i-1.json; wait" \
+    "lockstep=env BENCH_LOCKSTEP=$OUT/tf$i-0,$OUT/tf$i-1 timeout 600 $raw > $OUT/th$i-0.json & \
+       env BENCH_LOCKSTEP=$OUT/tf$i-1,$OUT/tf$i-0 timeout 600 $raw > $OUT/th$i-1.json; wait"
+done
 echo "bench: $DDP_ROUNDS DDP rounds done"
 
 /usr/bin/python3 scripts/bench/ddp_report.py "$OUT" "$REPEATS" "$SINGLE_ROUNDS" "$SINGLE_STEPS" "$DDP_ROUNDS" "$DDP_STEPS"
