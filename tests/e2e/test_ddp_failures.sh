@@ -33,11 +33,11 @@ check "no worker left after SIGINT" no_leftovers
 
 # A stop signal that reaches a failing rank while it unwinds (Slurm ends the whole step once a
 # peer's task exits) must not replace its exit status or its record.
+mkdir -p slowlogs
 "$LAUNCH" --nproc-per-node 2 --standalone --log-dir slowlogs -- fit "${common[@]}" --model.fail_step 20 \
   --model.fail_mode slow_unwind > slow.log 2>&1 &
 launcher=$!
-mkdir -p slowlogs
-for _ in $(seq 200); do grep -q "unwinding slowly" slowlogs/rank-1.stderr 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q "unwinding slowly" slowlogs/rank-1.stderr 2>/dev/null && break; sleep 0.05; done
 kill -TERM $launcher
 wait $launcher
 check "SIGTERM while the failing rank unwinds: exit 1 (its own), not 143" test $? -eq 1
