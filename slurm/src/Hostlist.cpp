@@ -133,9 +133,10 @@ std::vector<int64_t> expand_tasks_per_node(const std::string& counts) {
       }
       repeat = std::stoll(times);
       if (repeat == 0) malformed("tasks-per-node list", counts, fmt::format("'{}' repeats a count zero times", item));
-      if (out.size() + static_cast<std::size_t>(repeat) > kMaxExpansion) {
-        malformed("tasks-per-node list", counts, fmt::format("it names more than {} nodes", kMaxExpansion));
-      }
+    }
+    // Every item counts, a plain one too: "1,2(x99999),3" is over the bound as well.
+    if (out.size() + static_cast<std::size_t>(repeat) > kMaxExpansion) {
+      malformed("tasks-per-node list", counts, fmt::format("it names more than {} nodes", kMaxExpansion));
     }
     if (count_text.empty() || count_text.size() > 9 || count_text.find_first_not_of("0123456789") != std::string::npos) {
       malformed("tasks-per-node list", counts, fmt::format("'{}' is not a count of at most 9 digits", item));

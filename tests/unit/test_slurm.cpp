@@ -80,6 +80,10 @@ TEST_CASE("tasks-per-node counts", "[slurm]") {
     INFO(bad);
     CHECK_THROWS_AS(expand_tasks_per_node(bad), bolt::EnvironmentError);
   }
+  // At most 100,000 nodes, whether repeated or listed: plain items count too (found by fuzzing).
+  CHECK(expand_tasks_per_node("1,2(x99999)").size() == 100000);
+  CHECK_THROWS_AS(expand_tasks_per_node("1,2(x99999),3"), bolt::EnvironmentError);
+  CHECK_THROWS_AS(expand_tasks_per_node("2(x99999),1,1"), bolt::EnvironmentError);
 }
 
 TEST_CASE("Slurm step, one task per rank (shape a), from a captured environment", "[slurm]") {
