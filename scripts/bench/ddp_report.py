@@ -62,42 +62,42 @@ per_repeat = ", ".join(f"{x['sps'] / y['sps']:.3f}" for x, y in zip(runs["(d) Bo
 print(f"Bolt single / raw libtorch throughput, whole epochs: {d['sps'] / c['sps']:.3f}x over {repeats} repeats"
       f" (per repeat: {per_repeat})")
 
-def single_round(i):
-    """Samples per second of running time (turns clipped to each run's training) in round i."""
-    meta, turns = load(f"{out}/s{i}.json"), load(f"{out}/s{i}.turns")
-    turns = dict(zip(meta["order"], turns))
-    samples = 16 * single_steps
-    rates = {}
-    for name, path in (("raw", f"{out}/sr{i}.json"), ("raw_metrics", f"{out}/srm{i}.json")):
-        e = load(path)["epochs"][0]
-        rates[name] = samples / active_seconds(turns[name], e["start_unix"], e["end_unix"])
-    rates["bolt"] = bolt_turn_rate("sb", i, meta["t0"], turns["bolt"], samples)
-    return rates
+def round_turns(prefix, i):
+    """Round i's launch time and each command's turns, by name."""
+    meta = load(f"{out}/{prefix}{i}.json")
+    return meta["t0"], dict(zip(meta["order"], load(f"{out}/{prefix}{i}.turns")))
+def raw_turn_rate(path, turns, samples):
+    e = load(path)["epochs"][0]
+    return samples / active_seconds(turns, e["start_unix"], e["end_unix"])
 def bolt_turn_rate(kind, i, t0, turns, samples):
     e = bolt_epoch(kind, i)
     start = t0 + e["launch_to_first_step_s"]  # its training window, from its own clock
     return samples / active_seconds(turns, start, start + samples / e["train_samples_per_s"])
-singles = [single_round(i) for i in range(1, rounds + 1)]
-for reference, what in (("raw", "raw libtorch loop"), ("raw_metrics", "raw loop summing its train loss and accuracy")):
-    ratios = [r["bolt"] / r[reference] for r in singles]
-    print(f"Bolt single / {what}, {rounds} rounds taking turns: median {statistics.median(ratios):.3f}x"
-          f" (rounds: " + ", ".join(f"{x:.3f}" for x in ratios) + ")" + ("; target >= 0.98x" if reference == "raw" else ""))
+def print_turn_ratios(rates, comparisons):
+    for num, den, what, target in comparisons:
+        ratios = [r[num] / r[den] for r in rates]
+        print(f"{what}, {len(rates)} rounds taking turns: median {statistics.median(ratios):.3f}x"
+              f" (rounds: " + ", ".join(f"{x:.3f}" for x in ratios) + ")" + target)
+
+def single_round(i):
+    """Samples per second of running time (turns clipped to each run's training) in round i."""
+    t0, turns = round_turns("s", i)
+    samples = 16 * single_steps
+    return {"raw": raw_turn_rate(f"{out}/sr{i}.json", turns["raw"], samples),
+            "raw_metrics": raw_turn_rate(f"{out}/srm{i}.json", turns["raw_metrics"], samples),
+            "bolt": bolt_turn_rate("sb", i, t0, turns["bolt"], samples)}
+print_turn_ratios([single_round(i) for i in range(1, rounds + 1)],
+                  (("bolt", "raw", "Bolt single / raw libtorch loop", "; target >= 0.98x"),
+                   ("bolt", "raw_metrics", "Bolt single / raw loop summing its train loss and accuracy", "")))
 
 def ddp_round(i):
     """Summed samples per second of running time of Bolt DDP, the free pair and the lockstep pair."""
-    meta, turns = load(f"{out}/t{i}.json"), load(f"{out}/t{i}.turns")
-    turns = dict(zip(meta["order"], turns))
-    rates = {"bolt": bolt_turn_rate("tb", i, meta["t0"], turns["bolt"], 2 * 16 * ddp_steps)}
+    t0, turns = round_turns("t", i)
+    rates = {"bolt": bolt_turn_rate("tb", i, t0, turns["bolt"], 2 * 16 * ddp_steps)}
     for name, prefix in (("free", "tf"), ("lockstep", "th")):
-        rates[name] = 0
-        for k in (0, 1):
-            e = load(f"{out}/{prefix}{i}-{k}.json")["epochs"][0]
-            rates[name] += 16 * ddp_steps / active_seconds(turns[name], e["start_unix"], e["end_unix"])
+        rates[name] = sum(raw_turn_rate(f"{out}/{prefix}{i}-{k}.json", turns[name], 16 * ddp_steps) for k in (0, 1))
     return rates
-ddps = [ddp_round(i) for i in range(1, ddp_rounds + 1)]
-for num, den, what, target in (("bolt", "free", "Bolt DDP / compute limit", "; target >= 0.8x"),
-                               ("lockstep", "free", "lockstep limit / compute limit", ""),
-                               ("bolt", "lockstep", "Bolt DDP / lockstep limit", "")):
-    ratios = [r[num] / r[den] for r in ddps]
-    print(f"{what}, {ddp_rounds} rounds taking turns: median {statistics.median(ratios):.3f}x"
-          f" (rounds: " + ", ".join(f"{x:.3f}" for x in ratios) + ")" + target)
+print_turn_ratios([ddp_round(i) for i in range(1, ddp_rounds + 1)],
+                  (("bolt", "free", "Bolt DDP / compute limit", "; target >= 0.8x"),
+                   ("lockstep", "free", "lockstep limit / compute limit", ""),
+                   ("bolt", "lockstep", "Bolt DDP / lockstep limit", "")))

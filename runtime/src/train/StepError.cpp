@@ -37,15 +37,13 @@ std::string describe(const StepPlace& p) {
 void rethrow_with_place(const StepPlace& place) {
   try {
     throw;
-  } catch (const PeerFailureError& e) {
-    diagnosis::begin_leaving(e, e.what(), e.exit_code());
-    throw;
-  } catch (const UsageError& e) {
-    diagnosis::begin_leaving(e, e.what(), e.exit_code());
-    throw;
   } catch (const StepError&) {
     throw;
   } catch (const Error& e) {
+    if (dynamic_cast<const PeerFailureError*>(&e) || dynamic_cast<const UsageError*>(&e)) {
+      diagnosis::begin_leaving(e, e.what(), e.exit_code());
+      throw;
+    }
     leave_with(StepError(fmt::format("{}: {}", describe(place), e.what()), e.exit_code()));
   } catch (const std::exception& e) {
     leave_with(StepError(fmt::format("{}: {}", describe(place), library_message(e)), 1));
