@@ -105,6 +105,29 @@ TEST_CASE("diagnosis: the earliest crash or error of its own wins; a peer's casu
   CHECK(d.headline == "rank 2 (n, pid 9) crashed with SIGSEGV at fit epoch 1 step 4");
 }
 
+TEST_CASE("diagnosis: what ranks recorded after a watchdog ended the job is the aftermath", "[diagnosis]") {
+  // Rank 1 was stopped; resumed after ranks 0, 2 and 3 ended, it found them gone: its records
+  // (a peer failure, an error of its own) come after the hang and say nothing about it.
+  std::vector<RankRecords> records;
+  for (int64_t r : {0, 2, 3}) records.push_back(watched(watchdog_record(r, "collective", 7, 7)));
+  auto aftermath = watchdog_record(1, "collective", 7, 7);
+  aftermath["kind"] = "error";
+  aftermath["time"] = 1620.0;
+  aftermath["error"] = {{"type", "bolt::PeerFailureError"}, {"message", "rank 0 exited"}, {"exit_code", 3}};
+  records.push_back(failed(aftermath));
+  auto d = bolt::launch::diagnose(records, {});
+  REQUIRE(d.culprits == std::vector<int64_t>{1});
+  CHECK(d.headline.find("rank 1 has not reached allreduce #7 and wrote no record") == 0);
+  records.back().failure->at("error")["exit_code"] = 1;
+  d = bolt::launch::diagnose(records, {});
+  REQUIRE(d.culprits == std::vector<int64_t>{1});
+  CHECK(d.headline.find("rank 1 has not reached allreduce #7 and wrote no record") == 0);
+  // Before the first watchdog ended its rank, an error of its own is still the root cause.
+  records.back().failure->at("time") = 1600.0;
+  d = bolt::launch::diagnose(records, {});
+  CHECK(d.headline.find("rank 1 (n1, pid 4701) failed") == 0);
+}
+
 TEST_CASE("activity log: sequence numbers, the ring buffer, waiting and progress", "[diagnosis]") {
   bolt::diagnosis::ActivityLog log(3);
   CHECK_FALSE(log.snapshot().armed);

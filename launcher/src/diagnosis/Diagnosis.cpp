@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <regex>
 
@@ -256,17 +257,28 @@ Diagnosis diagnose(const std::vector<RankRecords>& records, const DiagnosisConte
 }
 
 Diagnosis diagnose_records(const std::vector<RankRecords>& records, const DiagnosisContext& context) {
+  // Once a watchdog ended its rank, what other ranks recorded is the aftermath (a rank resumed
+  // from SIGSTOP finds its peers gone), not what they were doing when the job hung.
+  double first_hang_end = std::numeric_limits<double>::infinity();
+  for (const auto& r : records) {
+    if (r.watchdog && r.watchdog->value("kind", std::string()) == "hang") {
+      first_hang_end = std::min(first_hang_end, r.watchdog->value("time", first_hang_end));
+    }
+  }
+  const auto before_the_hang = [&](const std::optional<json>& failure) {
+    return failure && failure->value("time", 0.0) <= first_hang_end;
+  };
   // A crash or an error of its own is the root cause; the earliest wins.
   const json* root = nullptr;
   for (const auto& r : records) {
-    if (!r.failure || !is_root_cause_record(*r.failure)) continue;
+    if (!before_the_hang(r.failure) || !is_root_cause_record(*r.failure)) continue;
     if (!root || r.failure->value("time", 0.0) < root->value("time", 0.0)) root = &*r.failure;
   }
   if (root) return failure_diagnosis(*root);
   std::map<int64_t, RankState> states;
   int64_t world_size = context.world_size;
   for (const auto& r : records) {
-    const json* source = r.watchdog ? &*r.watchdog : r.failure ? &*r.failure : nullptr;
+    const json* source = r.watchdog ? &*r.watchdog : before_the_hang(r.failure) ? &*r.failure : nullptr;
     if (!source || !source->contains("activity")) continue;
     states[r.rank] = RankState{r.rank, source, (*source)["activity"]};
     world_size = std::max(world_size, source->value("world_size", int64_t{1}));

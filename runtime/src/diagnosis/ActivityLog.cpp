@@ -121,6 +121,7 @@ ActivitySnapshot ActivityLog::snapshot() const {
   s.collectives = next_seq_ - 1;
   s.recent.assign(recent_.begin(), recent_.end());
   s.seconds_without_progress = std::chrono::duration<double>(Clock::now() - last_progress_).count();
+  s.last_progress = last_progress_;
   s.armed = armed_;
   return s;
 }

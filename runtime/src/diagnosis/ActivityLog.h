@@ -41,6 +41,7 @@ struct ActivitySnapshot {
   uint64_t collectives = 0;   // issued so far
   std::vector<CollectiveEntry> recent;  // oldest first
   double seconds_without_progress = 0;
+  std::chrono::steady_clock::time_point last_progress{};
   bool armed = false;
 };
 

@@ -25,11 +25,29 @@ HangWatchdog::~HangWatchdog() {
 }
 
 void HangWatchdog::watch() {
-  const auto tick = std::chrono::duration<double>(std::clamp(timeout_s_ / 20, 0.05, 1.0));
+  using Clock = std::chrono::steady_clock;
+  const auto tick = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::clamp(timeout_s_ / 20, 0.05, 1.0)));
   bool stall_written = false;
+  // Time this process spent stopped (SIGSTOP, `scontrol suspend`, a debugger) since the rank's
+  // last progress does not count as a stall: on SIGCONT the rank carries on, and a rank resumed
+  // after its peers ended must not write a record that hides that it was the one stopped.
+  auto last_wake = Clock::now();
+  Clock::time_point last_progress{};
+  Clock::duration stopped{};
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, tick, [this] { return stopping_; })) {
-    const auto activity = log_.snapshot();
+    const auto now = Clock::now();
+    auto activity = log_.snapshot();
+    if (activity.last_progress != last_progress) stopped = {};
+    if (now - last_wake > 4 * tick + std::chrono::seconds(1)) {
+      // A loaded machine delays a sleeping thread by milliseconds, not seconds: the whole
+      // process did not run (since its last progress, if that came after the last wake-up).
+      stopped += std::max(Clock::duration{}, now - std::max(last_wake, activity.last_progress) - tick);
+    }
+    last_progress = activity.last_progress;
+    last_wake = now;
+    activity.seconds_without_progress -= std::chrono::duration<double>(stopped).count();
     if (!activity.armed) continue;
     if (activity.seconds_without_progress < timeout_s_ / 2) {
       stall_written = false;
