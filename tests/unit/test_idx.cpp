@@ -95,6 +95,12 @@ TEST_CASE("normalised images: each batch holds exactly (x / 255 - mean) / std of
   CHECK(batch.inputs.sizes() == expected.sizes());
   CHECK(at::equal(batch.inputs, expected));
   CHECK(at::equal(batch.targets, labels.index_select(0, index).to(at::kLong)));
+  // Every pixel value, for a few mean/std pairs: bit for bit the tensor ops' floats.
+  const auto every_value = at::arange(256, at::kByte).reshape({1, 1, 16, 16});
+  for (const auto& [m, s] : std::vector<std::pair<double, double>>{{mean, std}, {0.1307, 0.3081}, {0.5, 0.5}, {-3.7, 1e-3}}) {
+    fashion_mnist::NormalizedImages all(every_value, at::zeros({1}, at::kLong), m, s);
+    CHECK(at::equal(all.get_batch({0}).inputs, every_value.to(at::kFloat).div_(255.0).sub_(m).div_(s)));
+  }
   CHECK_THROWS_WITH(data.get_batch({50}), Catch::Contains("sample index 50 is out of range for 50 images"));
   CHECK_THROWS_AS(data.get_batch({-1}), bolt::DataError);
 }

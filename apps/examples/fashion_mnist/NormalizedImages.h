@@ -1,8 +1,9 @@
 #pragma once
 // Images kept as uint8 in memory and normalised per batch, (x / 255 - mean) / std: 4x less
 // memory than floats, and start-up does not pay for converting 70 000 images nobody may look
-// at (limit_*). A batch is one gather through a 256-entry table of those values, computed with
-// the same tensor ops as the formula: the same floats, without five tensor ops per batch.
+// at (limit_*). A batch is one loop over its pixels doing the formula's float operations in
+// its order: the same floats as the tensor ops (x.to(float) / 255 - mean) / std, without five
+// tensor ops per batch.
 #include <vector>
 
 #include "bolt/Dataset.h"
@@ -17,7 +18,8 @@ class NormalizedImages : public bolt::Dataset {
   bolt::Batch get_batch(const std::vector<int64_t>& indices) const override;
 
  private:
-  at::Tensor images_, labels_, table_;
+  at::Tensor images_, labels_;
+  float mean_, std_;
   int64_t pixels_;
 };
 
