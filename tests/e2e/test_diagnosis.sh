@@ -48,28 +48,36 @@ expect_exit 0 "rank 1 has not reached allreduce #[0-9]+ and wrote no record: it 
   "sigstop: bolt-launch why names rank 1 from rank 0's record alone" -- "$LAUNCH" why "$(run_dir sigstop)"
 
 # 2b. The whole job stopped and resumed (Ctrl-Z then fg, `scontrol suspend` then resume): the time
-# it was stopped is not a hang; it trains on and ends well. Rank 1 stops itself, the test stops
-# rank 0, and resumes both after HANG_S + 3 s.
-timeout 90 "$LAUNCH" --nproc-per-node 2 -- fit --config cfg.json --loggers.logs_dir "$WORK/logs-resumed" \
-  --model.fault sigstop >resumed.out 2>&1 &
-launcher=$!
+# it was stopped is neither a hang nor a late peer; it trains on and ends well. Rank 1 stops
+# itself, the test stops rank 0, and resumes both after HANG_S + 3 s: once under the hang
+# watchdog, once without it and with a collective timeout shorter than the stop.
 state_of() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
-ranks=() stopped=""
-for _ in $(seq 300); do
-  mapfile -t ranks < <(pgrep -P "$(pgrep -P "$launcher")")  # timeout's bolt-launch's ranks
-  for pid in "${ranks[@]}"; do [[ $(state_of "$pid") == T ]] && stopped=$pid; done
-  [[ -n $stopped ]] && break
-  sleep 0.1
-done
-check "resumed: one rank stopped itself (${#ranks[@]} ranks)" test -n "$stopped" -a "${#ranks[@]}" -eq 2
-kill -STOP "${ranks[@]}"
-sleep $((HANG_S + 3))
-kill -CONT "${ranks[@]}"
-wait "$launcher"
-rc=$?
-check "resumed: the job trains on after $((HANG_S + 3)) s stopped and exits 0 (exit $rc)" test "$rc" -eq 0
-check "resumed: no rank wrote a hang record or said it made no progress" \
-  bash -c '! ls "$1"/*/version_*/diagnosis/* >/dev/null 2>&1 && ! grep -q "made no progress" resumed.out' _ "$WORK/logs-resumed"
+stop_and_resume() {
+  local name=$1 launcher pid rc ranks=() stopped=""
+  shift
+  timeout 90 "$LAUNCH" --nproc-per-node 2 -- fit --config cfg.json --loggers.logs_dir "$WORK/logs-$name" \
+    --model.fault sigstop "$@" >"$name.out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 300); do
+    mapfile -t ranks < <(pgrep -P "$(pgrep -P "$launcher")")  # timeout's bolt-launch's ranks
+    for pid in "${ranks[@]}"; do [[ $(state_of "$pid") == T ]] && stopped=$pid; done
+    [[ -n $stopped ]] && break
+    sleep 0.1
+  done
+  check "$name: one rank stopped itself (${#ranks[@]} ranks)" test -n "$stopped" -a "${#ranks[@]}" -eq 2
+  kill -STOP "${ranks[@]}"
+  sleep $((HANG_S + 3))
+  kill -CONT "${ranks[@]}"
+  wait "$launcher"
+  rc=$?
+  check "$name: the job trains on after $((HANG_S + 3)) s stopped and exits 0 (exit $rc)" test "$rc" -eq 0
+  check "$name: no rank wrote a record or said it made no progress or timed out" \
+    bash -c '! ls "$1"/*/version_*/{diagnosis,errors}/* >/dev/null 2>&1 && ! grep -Eq "made no progress|within [0-9.]+ s" "$2"' \
+    _ "$WORK/logs-$name" "$name.out"
+}
+stop_and_resume resumed
+stop_and_resume resumed-no-watchdog --trainer.hang_timeout_s 0 --trainer.dist_timeout_s 3
+
 # 3. A rank stuck in its DataLoader.
 # (the loader threads fetch ahead, so the step it stalls at depends on the machine's load)
 run_case dataloader 4 "rank 1 \(.*\) has not reached allreduce #[0-9]+ \(gradient bucket 1/1, fit epoch 1 step [0-9]+\): it is waiting for its DataLoader for [0-9]+ s" \

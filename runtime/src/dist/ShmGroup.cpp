@@ -166,8 +166,9 @@ void ShmGroup::wait_for_all(const char* what, const OpDescriptor* op) {
   h.bell.fetch_add(1);
   if (h.sleepers.load() != 0) futex_wake_all(&h.bell);
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
-  auto next_check = std::chrono::steady_clock::now() + kPeerCheckInterval;
+  auto awake = std::chrono::steady_clock::now();
+  auto deadline = awake + timeout_;
+  auto next_check = awake + kPeerCheckInterval;
   for (int spins = 0;; ++spins) {
     if (abandoned_->load()) {
       throw DistributedError(fmt::format("shared-memory {} #{} abandoned: rank {} is shutting down",
@@ -187,7 +188,12 @@ void ShmGroup::wait_for_all(const char* what, const OpDescriptor* op) {
     h.sleepers.fetch_add(1);
     futex_wait(&h.bell, bell, kPeerCheckInterval);
     h.sleepers.fetch_sub(1);
-    if (std::chrono::steady_clock::now() >= next_check) {
+    const auto now = std::chrono::steady_clock::now();
+    // Back seconds after a 100 ms sleep: this process was stopped (SIGSTOP, `scontrol
+    // suspend`), its peers most likely too; that time is no peer's lateness.
+    if (now - awake > kPeerCheckInterval + std::chrono::seconds(1)) deadline += now - awake;
+    awake = now;
+    if (now >= next_check) {
       check_peers(target, what, deadline);
       next_check = std::chrono::steady_clock::now() + kPeerCheckInterval;
     }
