@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -19,8 +20,10 @@ namespace bolt::dist {
 
 namespace {
 
-// Runs collectives one after another on one thread, in the order they were asked for (the
-// order every rank asks in), while the caller goes on with backward. After a failure every
+// Runs collectives one after another, in the order they were asked for (the order every rank
+// asks in), on its own thread while the caller goes on with backward. A caller about to wait
+// runs the oldest queued collectives itself while that thread is idle: the last bucket, asked
+// for when backward ends, then costs no hand-off to that thread and back. After a failure every
 // later collective fails with the same error: the group's state is no longer agreed.
 class SerialExecutor {
  public:
@@ -30,7 +33,7 @@ class SerialExecutor {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_one();
+    wake_.notify_all();
     thread_.join();
   }
   SerialExecutor(const SerialExecutor&) = delete;
@@ -51,38 +54,59 @@ class SerialExecutor {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(packaged));
     }
-    wake_.notify_one();
+    wake_.notify_all();
     return future;
   }
 
+  // Runs queued collectives on the calling thread until `done` is ready or the executor's
+  // thread is running one (then the caller waits as before).
+  void help_until(const std::future<void>& done) {
+    while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready && run_next(false)) {
+    }
+  }
+
  private:
+  // Takes the oldest collective unless one is running (or, on the executor's thread, waits for
+  // one); false when there was none to take.
+  bool run_next(bool on_executor) {
+    std::packaged_task<void()> task;
+    {
+      std::unique_lock lock(mutex_);
+      if (on_executor) wake_.wait(lock, [this] { return stopping_ || (!running_ && !queue_.empty()); });
+      if (running_ || queue_.empty()) return false;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      running_ = true;
+    }
+    task();
+    {
+      std::lock_guard lock(mutex_);
+      running_ = false;
+    }
+    wake_.notify_all();
+    return true;
+  }
   void run() {
-    while (true) {
-      std::packaged_task<void()> task;
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      task();
+    while (run_next(true)) {
     }
   }
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::packaged_task<void()>> queue_;
+  bool running_ = false;         // a collective runs, on either thread: one at a time
   bool stopping_ = false;
-  std::exception_ptr failure_;  // touched by the executor thread only
-  std::thread thread_;          // last: starts once the rest exists
+  std::exception_ptr failure_;   // touched by the thread running a collective only
+  std::thread thread_;           // last: starts once the rest exists
 };
 
 class FutureWork : public PendingWork {
  public:
-  explicit FutureWork(std::future<void> done) : done_(std::move(done)) {}
+  FutureWork(const std::shared_ptr<SerialExecutor>& executor, std::future<void> done)
+      : executor_(executor), done_(std::move(done)) {}
   void wait() override {
     try {
+      if (auto executor = executor_.lock()) executor->help_until(done_);
       done_.get();
     } catch (const Error&) {
       throw;
@@ -93,6 +117,7 @@ class FutureWork : public PendingWork {
   }
 
  private:
+  std::weak_ptr<SerialExecutor> executor_;  // a pending collective may outlive its communicator
   std::future<void> done_;
 };
 
@@ -125,7 +150,7 @@ class ShmCommunicator : public Communicator {
     if (!between_nodes_) {
       // The root's local rank: ranks of one node are one node's local ranks, in order.
       const int64_t root_local = root - (rank_ - local_rank_);
-      FutureWork(executor_->submit([this, tensor, root_local, label = std::string(purpose)]() mutable {
+      FutureWork(executor_, executor_->submit([this, tensor, root_local, label = std::string(purpose)]() mutable {
         group_.broadcast(tensor, root_local, label);
       })).wait();
       return;
@@ -147,7 +172,7 @@ class ShmCommunicator : public Communicator {
 
  private:
   std::unique_ptr<PendingWork> allreduce_scaled_async(at::Tensor& tensor, std::string_view purpose, double scale) {
-    return std::make_unique<FutureWork>(executor_->submit([this, tensor, scale, label = std::string(purpose)]() mutable {
+    return std::make_unique<FutureWork>(executor_, executor_->submit([this, tensor, scale, label = std::string(purpose)]() mutable {
       if (!between_nodes_) return group_.allreduce_sum(tensor, {}, label, scale);
       group_.allreduce_sum(tensor, [this](at::Tensor& chunk) {
         std::vector<at::Tensor> tensors{chunk};
@@ -160,7 +185,7 @@ class ShmCommunicator : public Communicator {
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> between_nodes_;
   ShmGroup group_;
-  std::unique_ptr<SerialExecutor> executor_ = std::make_unique<SerialExecutor>();
+  std::shared_ptr<SerialExecutor> executor_ = std::make_shared<SerialExecutor>();
 };
 
 }  // namespace
