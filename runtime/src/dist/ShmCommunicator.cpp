@@ -33,7 +33,7 @@ class SerialExecutor {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.notify_one();
     thread_.join();
   }
   SerialExecutor(const SerialExecutor&) = delete;
@@ -54,7 +54,7 @@ class SerialExecutor {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(packaged));
     }
-    wake_.notify_all();
+    wake_.notify_one();
     return future;
   }
 
@@ -83,7 +83,7 @@ class SerialExecutor {
       std::lock_guard lock(mutex_);
       running_ = false;
     }
-    wake_.notify_all();
+    wake_.notify_one();
     return true;
   }
   void run() {
