@@ -76,7 +76,7 @@ stop_and_resume() {
     _ "$WORK/logs-$name" "$name.out"
 }
 stop_and_resume resumed
-stop_and_resume resumed-no-watchdog --trainer.hang_timeout_s 0 --trainer.dist_timeout_s 3
+stop_and_resume resumed-no-watchdog --trainer.hang_timeout_s 0 --trainer.dist_timeout_s 5
 
 # 3. A rank stuck in its DataLoader.
 # (the loader threads fetch ahead, so the step it stalls at depends on the machine's load)
