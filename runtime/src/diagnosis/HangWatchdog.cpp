@@ -9,6 +9,7 @@
 
 #include "FailureRecorder.h"
 #include "RankReport.h"
+#include "../util/StoppedTime.h"
 
 namespace bolt::diagnosis {
 
@@ -40,11 +41,8 @@ void HangWatchdog::watch() {
     const auto now = Clock::now();
     auto activity = log_.snapshot();
     if (activity.last_progress != last_progress) stopped = {};
-    if (now - last_wake > 4 * tick + std::chrono::seconds(1)) {
-      // A loaded machine delays a sleeping thread by milliseconds, not seconds: the whole
-      // process did not run (since its last progress, if that came after the last wake-up).
-      stopped += std::max(Clock::duration{}, now - std::max(last_wake, activity.last_progress) - tick);
-    }
+    // Since its last progress, if that came after the last wake-up.
+    stopped += time_stopped(std::max(last_wake, activity.last_progress), now, tick);
     last_progress = activity.last_progress;
     last_wake = now;
     activity.seconds_without_progress -= std::chrono::duration<double>(stopped).count();

@@ -12,6 +12,7 @@
 #include <ATen/OpMathType.h>
 #include <fmt/format.h>
 
+#include "../util/StoppedTime.h"
 #include "bolt/Error.h"
 
 namespace bolt::dist {
@@ -189,9 +190,7 @@ void ShmGroup::wait_for_all(const char* what, const OpDescriptor* op) {
     futex_wait(&h.bell, bell, kPeerCheckInterval);
     h.sleepers.fetch_sub(1);
     const auto now = std::chrono::steady_clock::now();
-    // Back seconds after a 100 ms sleep: this process was stopped (SIGSTOP, `scontrol
-    // suspend`), its peers most likely too; that time is no peer's lateness.
-    if (now - awake > kPeerCheckInterval + std::chrono::seconds(1)) deadline += now - awake;
+    deadline += time_stopped(awake, now, kPeerCheckInterval);  // its peers most likely were too
     awake = now;
     if (now >= next_check) {
       check_peers(target, what, deadline);
